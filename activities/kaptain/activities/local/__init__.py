@@ -1,0 +1,6 @@
+"""The local platform: builds are virtual environments, jobs are processes on this machine."""
+
+from kaptain.activities.local.build import LocalBuildActivities
+from kaptain.activities.local.jobs import LocalJobActivities
+
+__all__ = ["LocalBuildActivities", "LocalJobActivities"]

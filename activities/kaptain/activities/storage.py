@@ -1,0 +1,50 @@
+"""Storage activities shared by every platform: upload check and tracking records."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from temporalio import activity
+
+from kaptain.contracts import ActivityName, RecordInput, StorageRef, UploadCheck
+from kaptain.secrets import LocalSecretStore
+from kaptain.storage import open_location
+from kaptain.tracking import TrackingStore
+
+
+class StorageActivities:
+    """Reads and writes model storage with the credentials a secret reference names.
+
+    Args:
+        secrets: Where secret references resolve.
+    """
+
+    def __init__(self, secrets: LocalSecretStore) -> None:
+        self._secrets = secrets
+
+    def credentials(self, storage: StorageRef) -> Mapping[str, str] | None:
+        """The environment-style credentials of ``storage`` (None: the worker's own)."""
+        if storage.credentials_ref is None:
+            return None
+        return self._secrets.get(storage.credentials_ref)
+
+    @activity.defn(name=ActivityName.CHECK_UPLOAD)
+    async def check_upload(self, check: UploadCheck) -> bool:
+        """True when anything was uploaded under ``check.uri``."""
+
+        def _check() -> bool:
+            store, prefix = open_location(check.uri, self.credentials(check.storage))
+            return bool(store.list(prefix.rstrip("/") + "/"))
+
+        return await asyncio.to_thread(_check)
+
+    @activity.defn(name=ActivityName.RECORD)
+    async def record(self, entry: RecordInput) -> str:
+        """Append a tracking record; returns its key."""
+
+        def _append() -> str:
+            store = TrackingStore.open(entry.storage.base_uri, self.credentials(entry.storage))
+            return store.append(entry.record)
+
+        return await asyncio.to_thread(_append)

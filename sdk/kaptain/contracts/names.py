@@ -1,0 +1,74 @@
+"""Pinned names: workflows, activities, search attributes, task queue and workflow ids.
+
+These are a public API -- other services and the Temporal UI rely on them -- so they never
+derive from Python qualified names.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+TASK_QUEUE: Final = "kaptain"
+"""Default task queue served by ``kaptain worker``."""
+
+
+class WorkflowName:
+    """Registered workflow type names."""
+
+    BUILD_IMAGE: Final = "kaptain.BuildImage"
+    TRAIN_MODEL: Final = "kaptain.TrainModel"
+    CLEANUP_JOB: Final = "kaptain.CleanupJob"
+
+
+class ActivityName:
+    """Registered activity type names."""
+
+    CHECK_IMAGE: Final = "kaptain.build.check_image"
+    BUILD_IMAGE: Final = "kaptain.build.build_image"
+    START_JOB: Final = "kaptain.train.start_job"
+    WAIT_JOB: Final = "kaptain.train.wait_job"
+    DELETE_JOB: Final = "kaptain.train.delete_job"
+    CHECK_UPLOAD: Final = "kaptain.storage.check_upload"
+    RECORD: Final = "kaptain.tracking.record"
+
+
+class SearchAttribute:
+    """Custom search attributes (all Keyword) registered by the dev stack and by deploy/."""
+
+    MODEL_ID: Final = "KaptainModelId"
+    ACTION: Final = "KaptainAction"
+    REVISION: Final = "KaptainRevision"
+    STATE: Final = "KaptainState"
+
+    ALL: Final = (MODEL_ID, ACTION, REVISION, STATE)
+
+
+_SLUG_INVALID = re.compile(r"[^a-z0-9-]+")
+
+
+def model_slug(model_id: str) -> str:
+    """Turn a model id into a DNS-1123 label: ``dev/mnist`` -> ``dev-mnist``.
+
+    Args:
+        model_id: The model's id, e.g. ``dev/mnist``.
+
+    Returns:
+        Lower-case letters, digits and dashes, at most 63 characters.
+    """
+    slug = _SLUG_INVALID.sub("-", model_id.lower()).strip("-")
+    return slug[:63].rstrip("-") or "model"
+
+
+def build_workflow_id(image: str, checksum: str) -> str:
+    """Deterministic id of the BuildImage workflow for an image's contents."""
+    return f"kaptain/build/{image}@{checksum}"
+
+
+def train_workflow_id(namespace: str, model_id: str) -> str:
+    """Deterministic id of a model's TrainModel workflow.
+
+    One id per model: a second ``train()`` while one runs attaches to it; each run's
+    revision is recorded in its search attributes and result.
+    """
+    return f"kaptain/{namespace}/{model_id}/train"

@@ -1,0 +1,562 @@
+"""The Model: Kaptain's notebook API for building, training, tuning and deploying."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import uuid
+from typing import Any
+
+from kaptain import constants
+from kaptain.client.portal import portal
+from kaptain.config import Config
+from kaptain.contracts import ModelState, TrackingRecord, TrainInput
+from kaptain.exceptions import (
+    InvalidModelProperty,
+    ModelAlreadyExistsException,
+    ModelValidationException,
+    UnsupportedMetricsTypeException,
+)
+from kaptain.hyperparameter.algorithms import Algorithm
+from kaptain.hyperparameter.domains import Domain
+from kaptain.model import actions, requests
+from kaptain.model.build_context import BuildContext, collect, image_reference
+from kaptain.model.frameworks import ModelFramework, of
+from kaptain.model.meta import ModelMeta
+from kaptain.model.output import say
+from kaptain.model.resources import Resources, resolve_resources
+from kaptain.model.transformer import Transformer
+from kaptain.storage import open_location
+from kaptain.tracking import TrackingStore
+
+__all__ = ["Model", "ModelMeta"]
+
+METRICS_TYPES = ("training", "testing", "validation", "production")
+"""Evaluation types accepted by :meth:`Model.log_metrics`."""
+
+_NOT_YET = "{action} is not available in this release of the Kaptain SDK (planned: {issue})"
+
+
+class Model:
+    """A representation of a machine learning model.
+
+    When the model is created for the first time, its internal revision is set to a random
+    UUID and its state is ``untrained``. Training or tuning updates the state, sets the
+    hyperparameter values and refreshes the revision; every action is recorded in the
+    model tracking store.
+
+    Args:
+        id: Unique identifier of the model, e.g. ``dev/mnist``.
+        name: Short name of the model, e.g. ``MNIST``.
+        description: Description of the model.
+        version: Model version, e.g. ``4.5``.
+        framework: Machine learning framework, e.g. ``pytorch`` (a ModelFramework or an
+            alias such as ``tf``).
+        framework_version: Framework version, e.g. ``2.13.0``.
+        main_file: Main (Python) file with the model code, e.g. ``trainer.py``.
+        image_name: Repository of the resulting image, optionally with a tag.
+        base_image: Base container image.
+        extra_files: Auxiliary files, e.g. ``["model.py"]``.
+        requirements: pip requirements file of additional packages.
+        labels: Custom labels for deployment-related metadata.
+        config: Access to registries and blob storage (default: :meth:`Config.default`).
+        serving_config: Configuration specific to model servers.
+
+    Raises:
+        InvalidModelProperty: A required property is None or blank.
+        UnsupportedModelFrameworkException: The framework is not supported.
+    """
+
+    def __init__(
+        self,
+        id: str,  # noqa: A002 - the seed's name
+        name: str,
+        description: str,
+        version: str,
+        framework: ModelFramework | str,
+        framework_version: str,
+        main_file: str,
+        image_name: str,
+        base_image: str,
+        extra_files: list[str] | None = None,
+        requirements: str | None = None,
+        labels: list[str] | None = None,
+        config: Config | None = None,
+        serving_config: dict[str, str] | None = None,
+    ) -> None:
+        self.id = requests.require_text(id, "id").strip("/")
+        self.name = requests.require_text(name, "name")
+        self.description = requests.require_text(description, "description")
+        self.version = requests.require_text(version, "version")
+        self.framework = of(framework)
+        self.framework_version = requests.require_text(framework_version, "framework_version")
+        self.main_file = requests.require_text(main_file, "main_file")
+        self.image_name = requests.require_text(image_name, "image_name")
+        self.base_image = requests.require_text(base_image, "base_image")
+        self.extra_files = [requests.require_text(f, "extra_files") for f in extra_files or []]
+        self.requirements = (
+            None if requirements is None else requests.require_text(requirements, "requirements")
+        )
+        self.labels = [requests.require_text(label, "labels") for label in labels or []]
+        if serving_config is not None and not isinstance(serving_config, dict):
+            raise InvalidModelProperty(f"serving_config must be a dict, got {serving_config!r}")
+        self.serving_config = dict(serving_config or {})
+        self._config = config
+        self._revision = str(uuid.uuid4())
+        self._state = ModelState.UNTRAINED
+        self._hyperparameters: dict[str, Any] | None = None
+        self._metrics: dict[str, dict[str, float]] | None = None
+        self._model_uri: str | None = None
+
+    # -- properties -----------------------------------------------------------------------
+
+    @property
+    def config(self) -> Config:
+        """The configuration (created with :meth:`Config.default` on first use)."""
+        if self._config is None:
+            self._config = Config.default()
+        return self._config
+
+    @property
+    def revision(self) -> str:
+        """The current revision (a new one after every train, tune and deploy)."""
+        return self._revision
+
+    @property
+    def state(self) -> ModelState:
+        """``untrained``, ``trained``, ``tuned`` or ``deployed``."""
+        return self._state
+
+    @property
+    def hyperparameters(self) -> dict[str, Any] | None:
+        """Hyperparameters as defined through the last action (train: the static values)."""
+        return None if self._hyperparameters is None else dict(self._hyperparameters)
+
+    @property
+    def metrics(self) -> dict[str, dict[str, float]] | None:
+        """Metrics of the last run: ``{name: {"min": .., "max": .., "latest": ..}}``."""
+        return None if self._metrics is None else {k: dict(v) for k, v in self._metrics.items()}
+
+    @property
+    def model_uri(self) -> str | None:
+        """Where the last trained or tuned revision's model was uploaded."""
+        return self._model_uri
+
+    @property
+    def image(self) -> str:
+        """The image reference (``image_name`` with a tag)."""
+        return image_reference(
+            self.image_name, self.id, self.framework.value, self.framework_version
+        )
+
+    # -- build and train ----------------------------------------------------------------
+
+    def _context(self) -> BuildContext:
+        return collect(
+            self.config.base_dir,
+            self.main_file,
+            self.extra_files,
+            self.requirements,
+            self.base_image,
+        )
+
+    def build(self, verbose: bool | None = None) -> bool:
+        """Builds the image with the model's code and requirements and publishes it.
+
+        The image is labelled with the checksum of its contents and rebuilt only when no
+        image of that name with that checksum is published.
+
+        Args:
+            verbose: Enable verbose output (default: ``KAPTAIN_SDK_VERBOSE``).
+
+        Returns:
+            True when the image is published (built now or before).
+
+        Raises:
+            ModelValidationException: A model file is missing or outside ``base_dir``.
+            ImageBuildException: The build failed (with the tail of its log).
+        """
+        context = self._context()
+        storage = actions.storage_ref(self.config, self.id)
+        build = actions.build_input(self.config, self.id, self.image, context, storage)
+        result = portal().run(actions.run_build(build, verbose=requests.verbose(verbose)))
+        actions.report_build(result)
+        return True
+
+    def train(
+        self,
+        hyperparameters: dict[str, Any],
+        args: dict[str, Any] | None = None,
+        gpus: int | None = None,
+        cpu: str | None = None,
+        memory: str | None = None,
+        resources: Resources | None = None,
+        workers: int = 2,
+        verbose: bool | None = None,
+        ttl_seconds_after_finished: int | None = None,
+        force_cleanup: bool | None = None,
+        timeout: int | None = constants.DEFAULT_TIMEOUT_SECONDS,
+    ) -> bool:
+        """Trains the model in a distributed manner.
+
+        Resources are given either with the simple parameters ``cpu``, ``memory`` and
+        ``gpus`` (each sets the request and the limit alike) or with ``resources``, not
+        both. Hyperparameters and ``args`` reach the trainer as ``--flag=value``.
+
+        Args:
+            hyperparameters: Dictionary of hyperparameter values, keyed by flag.
+            args: Other arguments for the training code, keyed by flag.
+            gpus: Number of GPUs per worker (default 0).
+            cpu: CPUs per worker.
+            memory: Memory per worker.
+            resources: Advanced resource specification.
+            workers: Number of parallel workers (default 2).
+            verbose: Stream the workers' logs (default: ``KAPTAIN_SDK_VERBOSE``).
+            ttl_seconds_after_finished: Delete the finished job after this many seconds
+                (default: ``KAPTAIN_SDK_TTL_SECONDS_AFTER_FINISHED``; unset keeps it).
+            force_cleanup: Delete the finished job at once (default:
+                ``KAPTAIN_SDK_FORCE_CLEANUP``).
+            timeout: Seconds to wait for the job before deleting it and failing.
+
+        Returns:
+            True when the job succeeded, False when it failed or timed out.
+
+        Raises:
+            ModelValidationException: An argument is invalid (nothing was created).
+            ImageBuildException: The image could not be built.
+            WorkloadDeploymentError: The job could not be scheduled.
+        """
+        train = self._train_input(
+            hyperparameters=hyperparameters,
+            args=args,
+            resources=resolve_resources(cpu=cpu, memory=memory, gpus=gpus, resources=resources),
+            workers=workers,
+            ttl=requests.ttl_seconds(ttl_seconds_after_finished),
+            force=requests.force_cleanup(force_cleanup),
+            timeout=timeout,
+        )
+        result = portal().run(actions.run_train(train, verbose=requests.verbose(verbose)))
+        if result is None:
+            return False
+        self._revision = result.revision
+        self._state = result.state
+        self._hyperparameters = dict(result.hyperparameters)
+        self._metrics = {k: v.model_dump() for k, v in result.metrics.items()}
+        self._model_uri = result.model_uri
+        say(f"Training of {self.id} succeeded: revision {result.revision}")
+        if self._metrics:
+            say("Metrics: " + json.dumps(self._metrics))
+        if not result.model_uploaded:
+            say(f"Warning: the trainer uploaded no model to {result.model_uri}")
+        return True
+
+    def _train_input(
+        self,
+        *,
+        hyperparameters: dict[str, Any],
+        args: dict[str, Any] | None,
+        resources: Any,
+        workers: int,
+        ttl: int | None,
+        force: bool,
+        timeout: int | None,
+    ) -> TrainInput:
+        """Validate everything, then upload the context and stage credentials."""
+        flags = requests.flag_values(hyperparameters, "hyperparameters")
+        extra = requests.flag_values(args, "args")
+        replicas = requests.positive_int(workers, "workers")
+        seconds = requests.timeout_seconds(
+            constants.DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
+        )
+        context = self._context()
+        storage = actions.storage_ref(self.config, self.id)
+        return TrainInput(
+            namespace=self.config.namespace,
+            model_id=self.id,
+            framework=self.framework.value,
+            build=actions.build_input(self.config, self.id, self.image, context, storage),
+            hyperparameters=flags,
+            args=extra,
+            workers=replicas,
+            resources=resources,
+            storage=storage,
+            timeout_seconds=seconds,
+            ttl_seconds_after_finished=ttl,
+            force_cleanup=force,
+        )
+
+    # -- later releases --------------------------------------------------------------------
+
+    def tune(
+        self,
+        hyperparameters: dict[str, Domain],
+        objectives: list[str],
+        objective_goal: float | None = None,
+        objective_type: str = "maximize",
+        workers: int = 2,
+        gpus: int | None = None,
+        cpu: str | None = None,
+        memory: str | None = None,
+        resources: Resources | None = None,
+        trials: int = 16,
+        parallel_trials: int = 2,
+        failed_trials: int = 4,
+        algorithm: str | None = Algorithm.RANDOM.value,
+        algorithm_setting: dict[str, Any] | None = None,
+        args: dict[str, Any] | None = None,
+        verbose: bool | None = None,
+        delete_experiment: bool | None = None,
+        ttl_seconds_after_finished: int | None = None,
+        timeout: int | None = constants.DEFAULT_TIMEOUT_SECONDS,
+    ) -> bool:
+        """Tunes a model with parallel, possibly distributed, trials (not yet available).
+
+        Raises:
+            NotImplementedError: Always, in this release.
+        """
+        raise NotImplementedError(_NOT_YET.format(action="tune()", issue="hyperparameter tuning"))
+
+    def deploy(
+        self,
+        model_uri: str | None = None,
+        autoscale: int = 2,
+        gpus: int | None = None,
+        cpu: str | None = None,
+        memory: str | None = None,
+        resources: Resources | None = None,
+        replace: bool = False,
+        transformer: Transformer | None = None,
+        **kwargs: str,
+    ) -> bool:
+        """Deploys a model (not yet available).
+
+        Raises:
+            NotImplementedError: Always, in this release.
+        """
+        raise NotImplementedError(_NOT_YET.format(action="deploy()", issue="serving"))
+
+    def deploy_canary(
+        self, canary_traffic_percentage: int, model_uri: str | None = None, **kwargs: str
+    ) -> None:
+        """Deploys a canary with a share of the traffic (not yet available).
+
+        Raises:
+            NotImplementedError: Always, in this release.
+        """
+        raise NotImplementedError(_NOT_YET.format(action="deploy_canary()", issue="serving"))
+
+    def rollback_canary(self) -> None:
+        """Removes the canary, sending all traffic to the baseline (not yet available).
+
+        Raises:
+            NotImplementedError: Always, in this release.
+        """
+        raise NotImplementedError(_NOT_YET.format(action="rollback_canary()", issue="serving"))
+
+    def promote_canary(self) -> None:
+        """Sends all traffic to the canary (not yet available).
+
+        Raises:
+            NotImplementedError: Always, in this release.
+        """
+        raise NotImplementedError(_NOT_YET.format(action="promote_canary()", issue="serving"))
+
+    def undeploy(self) -> None:
+        """Removes the deployment and its canary (not yet available).
+
+        Raises:
+            NotImplementedError: Always, in this release.
+        """
+        raise NotImplementedError(_NOT_YET.format(action="undeploy()", issue="serving"))
+
+    # -- tracking ---------------------------------------------------------------------------
+
+    def _tracking(self) -> TrackingStore:
+        return TrackingStore.open(
+            self.config.base_model_storage_uri, self.config.storage_credentials() or None
+        )
+
+    def _record(self, action: str, details: dict[str, Any]) -> None:
+        self._tracking().append(
+            TrackingRecord(
+                model_id=self.id,
+                revision=self._revision,
+                action=action,
+                timestamp=dt.datetime.now(dt.UTC).isoformat(),
+                details=details,
+            )
+        )
+
+    def log_data(
+        self,
+        name: str,
+        uri: str,
+        description: str | None = None,
+        features: list[str] | None = None,
+        version: str | None = None,
+    ) -> None:
+        """Logs an input data set to the current revision.
+
+        Args:
+            name: Name of the data set.
+            uri: URI of the data set.
+            description: Optional description.
+            features: List of features used.
+            version: Optional version of the data set.
+
+        Raises:
+            InvalidModelProperty: ``name`` or ``uri`` is blank.
+        """
+        self._record(
+            "log_data",
+            {
+                "name": requests.require_text(name, "name"),
+                "uri": requests.require_text(uri, "uri"),
+                "description": description,
+                "features": list(features or []),
+                "version": version,
+            },
+        )
+
+    def log_metrics(
+        self, metrics: dict[str, Any], metrics_type: str, uri: str | None = None
+    ) -> None:
+        """Logs model evaluation metrics to the current revision.
+
+        Args:
+            metrics: Metric names and values, e.g. ``{"accuracy": 0.95, "auc": 0.975}``.
+            metrics_type: ``training``, ``testing``, ``validation`` or ``production``.
+            uri: Optional URI of the metrics (e.g. a log directory).
+
+        Raises:
+            UnsupportedMetricsTypeException: Unknown ``metrics_type``.
+            ModelValidationException: A metric is not a finite number.
+        """
+        if metrics_type not in METRICS_TYPES:
+            raise UnsupportedMetricsTypeException(
+                f"metrics_type {metrics_type!r} is not one of {', '.join(METRICS_TYPES)}"
+            )
+        if not isinstance(metrics, dict) or not metrics:
+            raise ModelValidationException(f"metrics must be a non-empty dict, got {metrics!r}")
+        values: dict[str, float] = {}
+        for key, value in metrics.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ModelValidationException(f"metric {key!r} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise ModelValidationException(f"metric {key!r} must be finite, got {value!r}")
+            values[str(key)] = float(value)
+        self._record("log_metrics", {"metrics": values, "metrics_type": metrics_type, "uri": uri})
+
+    def history(self) -> list[TrackingRecord]:
+        """Every tracking record of this model (all revisions), oldest first."""
+        return self._tracking().records(self.id)
+
+    # -- snapshots and persistence -----------------------------------------------------------
+
+    def meta(self) -> ModelMeta:
+        """An immutable snapshot of every field of the model."""
+        return ModelMeta(
+            id=self.id,
+            name=self.name,
+            description=self.description,
+            version=self.version,
+            framework=self.framework.value,
+            framework_version=self.framework_version,
+            main_file=self.main_file,
+            image_name=self.image_name,
+            base_image=self.base_image,
+            extra_files=tuple(self.extra_files),
+            requirements=self.requirements,
+            labels=tuple(self.labels),
+            serving_config=dict(self.serving_config),
+            revision=self._revision,
+            state=self._state.value,
+            hyperparameters=self.hyperparameters,
+            metrics=self.metrics,
+            model_uri=self._model_uri,
+        )
+
+    def _json_uri(self, path: str) -> str:
+        base = self.config.base_model_storage_uri
+        if not path:
+            return f"{base}/{self.id}/model.json"
+        if "://" in path:
+            return path
+        return f"{base}/{path.lstrip('/')}"
+
+    def save_as_json(self, path: str = "", overwrite: bool = False) -> None:
+        """Saves the model as JSON through the configured storage.
+
+        Args:
+            path: A ``s3://`` or ``file://`` URI, or a key relative to
+                ``base_model_storage_uri``; default ``<base>/<id>/model.json``.
+            overwrite: Replace an existing file.
+
+        Raises:
+            ModelAlreadyExistsException: The file exists and ``overwrite`` is False.
+        """
+        uri = self._json_uri(path)
+        store, key = open_location(uri, self.config.storage_credentials() or None)
+        if store.exists(key) and not overwrite:
+            raise ModelAlreadyExistsException(
+                f"{uri} already exists; pass overwrite=True to replace it"
+            )
+        meta = self.meta()
+        payload = {k: getattr(meta, k) for k in meta.__dataclass_fields__}
+        payload["extra_files"] = list(meta.extra_files)
+        payload["labels"] = list(meta.labels)
+        store.put_bytes(key, json.dumps(payload, indent=2, sort_keys=True).encode())
+        say(f"Model {self.id} saved to {uri}")
+
+    @classmethod
+    def load_from_json(cls, model_uri: str, config: Config) -> Model:
+        """Loads a model saved with :meth:`save_as_json`.
+
+        Args:
+            model_uri: The JSON file, or the folder holding ``model.json``
+                (e.g. ``s3://kaptain/models/dev/mnist``).
+            config: Configuration with the storage credentials.
+
+        Returns:
+            A new Model with the saved fields, revision, state and results.
+
+        Raises:
+            ModelValidationException: Nothing (valid) is stored at ``model_uri``.
+        """
+        uri = model_uri if model_uri.endswith(".json") else model_uri.rstrip("/") + "/model.json"
+        store, key = open_location(uri, config.storage_credentials() or None)
+        try:
+            data = json.loads(store.get_bytes(key))
+        except FileNotFoundError:
+            raise ModelValidationException(f"no saved model at {uri}") from None
+        except json.JSONDecodeError as err:
+            raise ModelValidationException(f"{uri} is not a saved model: {err}") from None
+        model = cls(
+            id=data["id"],
+            name=data["name"],
+            description=data["description"],
+            version=data["version"],
+            framework=data["framework"],
+            framework_version=data["framework_version"],
+            main_file=data["main_file"],
+            image_name=data["image_name"],
+            base_image=data["base_image"],
+            extra_files=data.get("extra_files") or None,
+            requirements=data.get("requirements"),
+            labels=data.get("labels") or None,
+            config=config,
+            serving_config=data.get("serving_config") or None,
+        )
+        model._revision = data.get("revision") or model._revision
+        model._state = ModelState(data.get("state", "untrained"))
+        model._hyperparameters = data.get("hyperparameters")
+        model._metrics = data.get("metrics")
+        model._model_uri = data.get("model_uri")
+        return model
+
+    def __repr__(self) -> str:
+        return (
+            f"Model(id={self.id!r}, framework={self.framework.value!r}, "
+            f"state={self._state.value!r}, revision={self._revision!r})"
+        )

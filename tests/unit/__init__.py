@@ -1,0 +1,1 @@
+"""Unit tests: pure logic, local files, and S3 through a real moto server."""

@@ -1,0 +1,1 @@
+"""The composition root: settings, clients, platform choice, telemetry, the worker loop."""

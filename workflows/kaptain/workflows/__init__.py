@@ -1,0 +1,14 @@
+"""Deterministic orchestration: Kaptain's Temporal workflows.
+
+Workflows import only :mod:`kaptain.contracts` and call activities by their pinned names;
+every side effect happens in :mod:`kaptain.activities` on the worker's platform.
+"""
+
+from kaptain.workflows.build import BuildImageWorkflow
+from kaptain.workflows.cleanup import CleanupJobWorkflow
+from kaptain.workflows.train import TrainModelWorkflow
+
+ALL_WORKFLOWS: list[type] = [BuildImageWorkflow, TrainModelWorkflow, CleanupJobWorkflow]
+"""Every workflow class a Kaptain worker registers."""
+
+__all__ = ["ALL_WORKFLOWS", "BuildImageWorkflow", "CleanupJobWorkflow", "TrainModelWorkflow"]
