@@ -63,7 +63,9 @@ def main() -> None:
     if distributed:
         dist.init_process_group("gloo", rank=rank, world_size=world_size)
     train_data, test_data = datasets(args.seed)
-    sampler = DistributedSampler(train_data, seed=args.seed) if distributed else None
+    sampler: DistributedSampler[tuple[torch.Tensor, ...]] | None = (
+        DistributedSampler(train_data, seed=args.seed) if distributed else None
+    )
     loader = DataLoader(
         train_data, batch_size=args.batch_size, sampler=sampler, shuffle=sampler is None
     )

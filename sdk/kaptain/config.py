@@ -92,8 +92,10 @@ class Config:
 
     @property
     def namespace(self) -> str:
-        """Kubernetes namespace of the workloads: ``KAPTAIN_SDK_NAMESPACE``, the in-cluster
-        service account's namespace, or ``default``.
+        """Kubernetes namespace of the workloads.
+
+        ``KAPTAIN_SDK_NAMESPACE``, else the in-cluster service account's namespace, else
+        ``default``.
         """
         explicit = os.environ.get("KAPTAIN_SDK_NAMESPACE")
         if explicit:

@@ -23,6 +23,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+
 from kaptain.contracts.names import TASK_QUEUE, SearchAttribute
 from kaptain.exceptions import PlatformUnavailableException
 from kaptain.stack import StackInfo, down, ensure_running, home_dir, state_paths, status, up
@@ -34,10 +39,6 @@ from kaptain.stack.temporal_server import (
     free_port,
     wait_until_serving,
 )
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
 
 # A stand-in for `python -m kaptain.worker`: accepts the stack's worker arguments and polls
 # the task queue with one no-op activity, so that readiness is detected like the real one.

@@ -58,7 +58,7 @@ class Portal:
             try:
                 finished.wait(_CLEANUP_SECONDS)
             finally:
-                raise KeyboardInterrupt from None  # noqa: B012 - always re-raise the interrupt
+                raise KeyboardInterrupt from None
         return future.result()
 
 

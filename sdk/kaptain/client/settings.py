@@ -26,7 +26,9 @@ class ClientSettings(BaseModel):
 
     @classmethod
     def from_env(cls) -> ClientSettings:
-        """``KAPTAIN_TEMPORAL_ADDRESS``, ``KAPTAIN_TEMPORAL_NAMESPACE``,
+        """Settings from the environment, read now.
+
+        Reads ``KAPTAIN_TEMPORAL_ADDRESS``, ``KAPTAIN_TEMPORAL_NAMESPACE``,
         ``KAPTAIN_TASK_QUEUE`` and ``KAPTAIN_TEMPORAL_UI``.
         """
         return cls(

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from kaptain.exceptions import UnsupportedModelFrameworkException
-from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class ModelFramework(str, Enum):
+class ModelFramework(StrEnum):
     """Machine-learning frameworks Kaptain knows how to train and serve."""
 
     TENSORFLOW = "tensorflow"
@@ -63,7 +64,7 @@ _FRAMEWORK_ALIASES: dict[str, str] = {
 """Lower-cased names and aliases accepted by :meth:`ModelFramework.of`."""
 
 
-class ModelState(str, Enum):
+class ModelState(StrEnum):
     """Lifecycle state of a model."""
 
     UNTRAINED = "untrained"
@@ -72,7 +73,7 @@ class ModelState(str, Enum):
     DEPLOYED = "deployed"
 
 
-class JobKind(str, Enum):
+class JobKind(StrEnum):
     """Kind of distributed training job (Kubeflow Training Operator kinds)."""
 
     PYTORCH = "PyTorchJob"

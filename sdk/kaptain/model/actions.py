@@ -6,6 +6,9 @@ credentials (by reference), then drives a workflow.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from temporalio.client import WorkflowFailureError
 
 from kaptain.client.session import session
@@ -90,13 +93,19 @@ def report_build(result: BuildResult) -> None:
         say(f"Image {result.image} built and published.")
 
 
-async def run_build(build: BuildInput, *, verbose: bool) -> BuildResult:
-    """Start (or attach to) the BuildImage workflow and wait for it.
+async def run_build(prepare: Callable[[], BuildInput], *, verbose: bool) -> BuildResult:
+    """Connect, prepare the input, start (or attach to) the BuildImage workflow, wait.
+
+    Args:
+        prepare: Uploads the context and returns the input; called only once Temporal
+            answers, so an unreachable Temporal leaves nothing behind.
+        verbose: Follow logs.
 
     Raises:
         ImageBuildException: The build failed.
     """
     client, settings = await session(say)
+    build = await asyncio.to_thread(prepare)
     driver = RunDriver(client, settings, say)
     handle = await driver.start_or_attach(
         WorkflowName.BUILD_IMAGE,
@@ -113,8 +122,13 @@ async def run_build(build: BuildInput, *, verbose: bool) -> BuildResult:
         raise to_kaptain_error(err) from None
 
 
-async def run_train(train: TrainInput, *, verbose: bool) -> TrainResult | None:
-    """Start (or attach to) the model's TrainModel workflow and wait for it.
+async def run_train(prepare: Callable[[], TrainInput], *, verbose: bool) -> TrainResult | None:
+    """Connect, prepare the input, start (or attach to) the TrainModel workflow, wait.
+
+    Args:
+        prepare: Uploads the context, stages credentials and returns the input; called
+            only once Temporal answers, so an unreachable Temporal leaves nothing behind.
+        verbose: Follow logs.
 
     Returns:
         The result, or None when the job ran and failed or timed out (already reported).
@@ -124,6 +138,7 @@ async def run_train(train: TrainInput, *, verbose: bool) -> TrainResult | None:
         WorkloadDeploymentError: The job could not be scheduled.
     """
     client, settings = await session(say)
+    train = await asyncio.to_thread(prepare)
     driver = RunDriver(client, settings, say)
     handle = await driver.start_or_attach(
         WorkflowName.TRAIN_MODEL,

@@ -6,14 +6,14 @@ import datetime as dt
 import json
 import math
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from kaptain import constants
 from kaptain.client.portal import portal
 from kaptain.config import Config
-from kaptain.contracts import ModelState, TrackingRecord, TrainInput
+from kaptain.contracts import BuildInput, ModelState, ResourceSpec, TrackingRecord, TrainInput
 from kaptain.exceptions import (
-    InvalidModelProperty,
     ModelAlreadyExistsException,
     ModelValidationException,
     UnsupportedMetricsTypeException,
@@ -70,7 +70,7 @@ class Model:
 
     def __init__(
         self,
-        id: str,  # noqa: A002 - the seed's name
+        id: str,
         name: str,
         description: str,
         version: str,
@@ -85,7 +85,7 @@ class Model:
         config: Config | None = None,
         serving_config: dict[str, str] | None = None,
     ) -> None:
-        self.id = requests.require_text(id, "id").strip("/")
+        self.id = requests.require_text(id.strip("/") if isinstance(id, str) else id, "id")
         self.name = requests.require_text(name, "name")
         self.description = requests.require_text(description, "description")
         self.version = requests.require_text(version, "version")
@@ -94,14 +94,17 @@ class Model:
         self.main_file = requests.require_text(main_file, "main_file")
         self.image_name = requests.require_text(image_name, "image_name")
         self.base_image = requests.require_text(base_image, "base_image")
-        self.extra_files = [requests.require_text(f, "extra_files") for f in extra_files or []]
+        self.extra_files = [
+            requests.require_text(f, "extra_files")
+            for f in requests.text_list(extra_files, "extra_files")
+        ]
         self.requirements = (
             None if requirements is None else requests.require_text(requirements, "requirements")
         )
-        self.labels = [requests.require_text(label, "labels") for label in labels or []]
-        if serving_config is not None and not isinstance(serving_config, dict):
-            raise InvalidModelProperty(f"serving_config must be a dict, got {serving_config!r}")
-        self.serving_config = dict(serving_config or {})
+        self.labels = [
+            requests.require_text(label, "labels") for label in requests.text_list(labels, "labels")
+        ]
+        self.serving_config = requests.text_dict(serving_config, "serving_config")
         self._config = config
         self._revision = str(uuid.uuid4())
         self._state = ModelState.UNTRAINED
@@ -178,9 +181,12 @@ class Model:
             ImageBuildException: The build failed (with the tail of its log).
         """
         context = self._context()
-        storage = actions.storage_ref(self.config, self.id)
-        build = actions.build_input(self.config, self.id, self.image, context, storage)
-        result = portal().run(actions.run_build(build, verbose=requests.verbose(verbose)))
+
+        def prepare() -> BuildInput:
+            storage = actions.storage_ref(self.config, self.id)
+            return actions.build_input(self.config, self.id, self.image, context, storage)
+
+        result = portal().run(actions.run_build(prepare, verbose=requests.verbose(verbose)))
         actions.report_build(result)
         return True
 
@@ -227,7 +233,7 @@ class Model:
             ImageBuildException: The image could not be built.
             WorkloadDeploymentError: The job could not be scheduled.
         """
-        train = self._train_input(
+        prepare = self._train_input(
             hyperparameters=hyperparameters,
             args=args,
             resources=resolve_resources(cpu=cpu, memory=memory, gpus=gpus, resources=resources),
@@ -236,7 +242,7 @@ class Model:
             force=requests.force_cleanup(force_cleanup),
             timeout=timeout,
         )
-        result = portal().run(actions.run_train(train, verbose=requests.verbose(verbose)))
+        result = portal().run(actions.run_train(prepare, verbose=requests.verbose(verbose)))
         if result is None:
             return False
         self._revision = result.revision
@@ -256,13 +262,13 @@ class Model:
         *,
         hyperparameters: dict[str, Any],
         args: dict[str, Any] | None,
-        resources: Any,
+        resources: ResourceSpec,
         workers: int,
         ttl: int | None,
         force: bool,
         timeout: int | None,
-    ) -> TrainInput:
-        """Validate everything, then upload the context and stage credentials."""
+    ) -> Callable[[], TrainInput]:
+        """Validate everything now; return what uploads the context and stages credentials."""
         flags = requests.flag_values(hyperparameters, "hyperparameters")
         extra = requests.flag_values(args, "args")
         replicas = requests.positive_int(workers, "workers")
@@ -270,21 +276,26 @@ class Model:
             constants.DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
         )
         context = self._context()
-        storage = actions.storage_ref(self.config, self.id)
-        return TrainInput(
-            namespace=self.config.namespace,
-            model_id=self.id,
-            framework=self.framework.value,
-            build=actions.build_input(self.config, self.id, self.image, context, storage),
-            hyperparameters=flags,
-            args=extra,
-            workers=replicas,
-            resources=resources,
-            storage=storage,
-            timeout_seconds=seconds,
-            ttl_seconds_after_finished=ttl,
-            force_cleanup=force,
-        )
+        namespace = self.config.namespace
+
+        def prepare() -> TrainInput:
+            storage = actions.storage_ref(self.config, self.id)
+            return TrainInput(
+                namespace=namespace,
+                model_id=self.id,
+                framework=self.framework.value,
+                build=actions.build_input(self.config, self.id, self.image, context, storage),
+                hyperparameters=flags,
+                args=extra,
+                workers=replicas,
+                resources=resources,
+                storage=storage,
+                timeout_seconds=seconds,
+                ttl_seconds_after_finished=ttl,
+                force_cleanup=force,
+            )
+
+        return prepare
 
     # -- later releases --------------------------------------------------------------------
 
@@ -481,6 +492,8 @@ class Model:
         base = self.config.base_model_storage_uri
         if not path:
             return f"{base}/{self.id}/model.json"
+        if ".." in path.replace("\\", "/").split("/"):
+            raise ModelValidationException(f"path {path!r} must not contain '..' segments")
         if "://" in path:
             return path
         return f"{base}/{path.lstrip('/')}"

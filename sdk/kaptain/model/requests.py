@@ -23,6 +23,36 @@ def require_text(value: object, field: str) -> str:
     return value.strip()
 
 
+def text_list(values: object, field: str) -> list[object]:
+    """A list property (``extra_files``, ``labels``); a bare string is a mistake.
+
+    Raises:
+        InvalidModelProperty: Not a list or tuple.
+    """
+    if values is None:
+        return []
+    if not isinstance(values, (list, tuple)):
+        raise InvalidModelProperty(
+            f"Model property {field!r} must be a list of strings, got {values!r}"
+        )
+    return list(values)
+
+
+def text_dict(values: object, field: str) -> dict[str, str]:
+    """A ``{str: str}`` property such as ``serving_config``.
+
+    Raises:
+        InvalidModelProperty: Not a dict of strings.
+    """
+    if values is None:
+        return {}
+    if not isinstance(values, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in values.items()
+    ):
+        raise InvalidModelProperty(f"Model property {field!r} must map strings to strings")
+    return dict(values)
+
+
 def flag_values(values: Mapping[Any, Any] | None, what: str) -> dict[str, str]:
     """Hyperparameters or args as ``{flag: str(value)}``.
 
@@ -77,11 +107,24 @@ def ttl_seconds(value: int | None) -> int | None:
     return positive_int(value, "ttl_seconds_after_finished", minimum=0)
 
 
+def flag(value: object, field: str) -> bool:
+    """A boolean argument (``"no"`` is not a boolean).
+
+    Raises:
+        ModelValidationException: Not a bool.
+    """
+    if not isinstance(value, bool):
+        raise ModelValidationException(f"{field} must be True or False, got {value!r}")
+    return value
+
+
 def force_cleanup(value: bool | None) -> bool:
     """``force_cleanup``, defaulting to ``KAPTAIN_SDK_FORCE_CLEANUP``."""
-    return get_env_bool("KAPTAIN_SDK_FORCE_CLEANUP") if value is None else bool(value)
+    if value is None:
+        return get_env_bool("KAPTAIN_SDK_FORCE_CLEANUP")
+    return flag(value, "force_cleanup")
 
 
 def verbose(value: bool | None) -> bool:
     """``verbose``, defaulting to ``KAPTAIN_SDK_VERBOSE``."""
-    return get_env_bool("KAPTAIN_SDK_VERBOSE") if value is None else bool(value)
+    return get_env_bool("KAPTAIN_SDK_VERBOSE") if value is None else flag(value, "verbose")

@@ -58,9 +58,9 @@ def parse_quantity(text: str) -> Decimal:
         raise ValueError(f"not a Kubernetes quantity: {text!r}")
     number = Decimal(match["number"])
     suffix = match["suffix"] or ""
-    if suffix[:1] in ("e", "E") and len(suffix) > 1:
-        return number.scaleb(int(suffix[1:]))
-    return number * _SUFFIXES[suffix]
+    if suffix in _SUFFIXES:
+        return number * _SUFFIXES[suffix]
+    return number.scaleb(int(suffix[1:]))  # a decimal exponent: e3, E-2
 
 
 def to_quantity(value: str | float, field: str) -> str:

@@ -170,7 +170,7 @@ class RunDriver:
     async def _status(self, handle: WorkflowHandle[Any, Any]) -> TrainStatus | None:
         try:
             status: TrainStatus = await handle.query("status", result_type=TrainStatus)
-        except Exception:  # noqa: BLE001 - a query is best effort (no worker, finished run)
+        except Exception:
             return None
         return status
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -27,6 +28,16 @@ def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(factory())
+        return _run_and_collect(factory)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kaptain-stack") as pool:
-        return pool.submit(lambda: asyncio.run(factory())).result()
+        return pool.submit(_run_and_collect, factory).result()
+
+
+def _run_and_collect(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    try:
+        return asyncio.run(factory())
+    finally:
+        # Temporal clients left in reference cycles are otherwise freed during interpreter
+        # shutdown, when their Rust threads can no longer take the GIL: a short-lived process
+        # (e.g. `kaptain dev up`) then aborts at exit (temporalio/sdk-python#300).
+        gc.collect()

@@ -23,6 +23,13 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+from temporalio.service import RPCError
+
 from kaptain.contracts.names import TASK_QUEUE
 from kaptain.exceptions import PlatformUnavailableException
 from kaptain.stack import process
@@ -36,12 +43,6 @@ from kaptain.stack.temporal_server import (
     start_dev_server,
     wait_until_serving,
 )
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
-from temporalio.service import RPCError
 
 __all__ = [
     "DEFAULT_PORT",

@@ -18,9 +18,6 @@ from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
-from kaptain.contracts.names import SearchAttribute
-from kaptain.exceptions import PlatformUnavailableException
-from kaptain.stack.process import log_tail, spawn
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -28,6 +25,10 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.service import RPCError
+
+from kaptain.contracts.names import SearchAttribute
+from kaptain.exceptions import PlatformUnavailableException
+from kaptain.stack.process import log_tail, spawn
 
 __all__ = [
     "LOOPBACK",
@@ -282,9 +283,10 @@ async def wait_until_serving(
 
 async def _probe(address: str, namespace: str, attempt_timeout: timedelta) -> Client:
     """Connect once and ask for the namespace's search attributes (proves it serves)."""
+    # No connect_timeout: its timer fires on a Rust thread after the connect completes and
+    # can abort a short-lived interpreter at exit (temporalio/sdk-python#300).
     client = await asyncio.wait_for(
-        Client.connect(address, namespace=namespace, connect_timeout=attempt_timeout),
-        timeout=attempt_timeout.total_seconds() + 1.0,
+        Client.connect(address, namespace=namespace), timeout=attempt_timeout.total_seconds()
     )
     await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace=namespace), timeout=attempt_timeout

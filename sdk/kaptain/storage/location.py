@@ -71,11 +71,10 @@ def join(uri: str, *parts: str) -> str:
     Returns:
         The joined URI, e.g. ``s3://kaptain/models/dev/mnist/trained``.
     """
-    result = uri
-    while result.endswith("/") and not result.endswith("://"):
-        result = result[:-1]
-    for part in parts:
-        piece = part.strip("/")
-        if piece:
-            result = f"{result}{piece}" if result.endswith("/") else f"{result}/{piece}"
-    return result
+    scheme, separator, rest = uri.partition("://")
+    if not separator:
+        scheme, rest = "", uri
+    leading = "/" if rest.startswith("/") else ""
+    pieces = [piece for piece in rest.split("/") if piece]
+    pieces += [part.strip("/") for part in parts if part.strip("/")]
+    return f"{scheme}{separator}{leading}{'/'.join(pieces)}"

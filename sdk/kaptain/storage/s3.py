@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
 from kaptain.envs import is_true
 from kaptain.exceptions import InvalidConfigurationException
 from kaptain.storage.base import ObjectStore
@@ -22,7 +23,7 @@ __all__ = ["S3ObjectStore", "client_from_env"]
 
 _MISSING: Final = frozenset({"404", "NoSuchKey", "NoSuchBucket", "NotFound"})
 _FALSE_VALUES: Final = frozenset({"0", "false", "no", "n", "off"})
-_DELETE_BATCH: Final = 1000
+_PAGE_SIZE: Final = 1000
 
 
 def _error_code(error: ClientError) -> str:
@@ -84,15 +85,22 @@ def client_from_env(env: Mapping[str, str] | None = None) -> S3Client:
 class S3ObjectStore(ObjectStore):
     """Objects in one bucket. The bucket is created on the first write if missing."""
 
-    def __init__(self, bucket: str, client: S3Client) -> None:
+    def __init__(self, bucket: str, client: S3Client, *, page_size: int = _PAGE_SIZE) -> None:
         """Creates the store.
 
         Args:
             bucket: The bucket name.
             client: A boto3 S3 client (see :func:`client_from_env`).
+            page_size: Keys per listing page and per delete request (S3 allows 1000 at most).
+
+        Raises:
+            ValueError: ``page_size`` is not between 1 and 1000.
         """
+        if not 1 <= page_size <= _PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {_PAGE_SIZE}, got {page_size}")
         self._bucket = bucket
         self._client = client
+        self._page_size = page_size
         self._bucket_ready = False
 
     @property
@@ -163,7 +171,10 @@ class S3ObjectStore(ObjectStore):
         paginator = self._client.get_paginator("list_objects_v2")
         keys: builtins.list[str] = []
         try:
-            for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            pages = paginator.paginate(
+                Bucket=self._bucket, Prefix=prefix, PaginationConfig={"PageSize": self._page_size}
+            )
+            for page in pages:
                 keys.extend(item["Key"] for item in page.get("Contents", []) if "Key" in item)
         except ClientError as error:
             if _error_code(error) in _MISSING:
@@ -181,8 +192,8 @@ class S3ObjectStore(ObjectStore):
         if not prefix:
             raise ValueError("Refusing to delete an empty prefix (everything)")
         keys = self.list(prefix)
-        for start in range(0, len(keys), _DELETE_BATCH):
-            batch = keys[start : start + _DELETE_BATCH]
+        for start in range(0, len(keys), self._page_size):
+            batch = keys[start : start + self._page_size]
             response = self._client.delete_objects(
                 Bucket=self._bucket,
                 Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True},

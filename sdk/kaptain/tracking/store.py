@@ -53,9 +53,11 @@ class TrackingStore:
 
     def records(self, model_id: str) -> list[TrackingRecord]:
         """Every record of a model, oldest first."""
-        keys = sorted(self._store.list(self._dir(model_id)))
-        return [
-            TrackingRecord.model_validate_json(self._store.get_bytes(key))
-            for key in keys
-            if key.endswith(".json")
-        ]
+        folder = self._dir(model_id)
+        # Only the folder's own objects: "team/tracking/..." is another model's folder.
+        keys = sorted(
+            key
+            for key in self._store.list(folder)
+            if key.endswith(".json") and "/" not in key[len(folder) :]
+        )
+        return [TrackingRecord.model_validate_json(self._store.get_bytes(key)) for key in keys]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -11,7 +11,7 @@ from kaptain.contracts.names import TASK_QUEUE
 from kaptain.stack.paths import StatePaths, home_dir
 
 
-class Platform(str, Enum):
+class Platform(StrEnum):
     """Where activities act."""
 
     LOCAL = "local"

@@ -6,7 +6,13 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from kaptain.contracts import ActivityName, BuildInput, BuildResult, WorkflowName
-    from kaptain.workflows.options import BUILD_RETRY, BUILD_TIMEOUT, HEARTBEAT, QUICK_ACTIVITY, RETRY
+    from kaptain.workflows.options import (
+        BUILD_RETRY,
+        BUILD_TIMEOUT,
+        HEARTBEAT,
+        QUICK_ACTIVITY,
+        RETRY,
+    )
 
 
 @workflow.defn(name=WorkflowName.BUILD_IMAGE)

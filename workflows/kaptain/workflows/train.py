@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    WorkflowAlreadyStartedError,
+    is_cancelled_exception,
+)
 
 with workflow.unsafe.imports_passed_through():
     from kaptain.contracts import (
@@ -122,7 +128,9 @@ class TrainModelWorkflow:
             self._set("Running", job=job)
             workflow.upsert_search_attributes([_STATE.value_set("running")])
             outcome = await self._wait(job, train.timeout_seconds)
-        except asyncio.CancelledError:
+        except BaseException as err:
+            if not is_cancelled_exception(err):
+                raise
             self._set("Cancelled", "cancelled by the caller; the job is being deleted")
             await self._delete(job or self._ref(spec))
             raise
@@ -180,7 +188,9 @@ class TrainModelWorkflow:
 
     @staticmethod
     def _ref(spec: JobSpec) -> JobRef:
-        return JobRef(name=spec.name, namespace=spec.namespace, kind=spec.kind, replicas=spec.replicas)
+        return JobRef(
+            name=spec.name, namespace=spec.namespace, kind=spec.kind, replicas=spec.replicas
+        )
 
     async def _wait(self, job: JobRef, timeout_seconds: int) -> JobOutcome:
         waiting = workflow.start_activity(
@@ -191,15 +201,19 @@ class TrainModelWorkflow:
             heartbeat_timeout=HEARTBEAT,
             retry_policy=RETRY,
         )
-        try:
-            return await asyncio.wait_for(waiting, timeout=timeout_seconds)
-        except TimeoutError:
-            await self._delete(job)
-            return JobOutcome(
-                succeeded=False,
-                reason="Timeout",
-                message=f"the job did not finish within {timeout_seconds} s and was deleted",
-            )
+        done, _ = await workflow.wait([waiting], timeout=timeout_seconds)
+        if done:
+            outcome: JobOutcome = await waiting
+            return outcome
+        waiting.cancel()
+        with contextlib.suppress(ActivityError):  # cancelled, as asked
+            await waiting
+        await self._delete(job)
+        return JobOutcome(
+            succeeded=False,
+            reason="Timeout",
+            message=f"the job did not finish within {timeout_seconds} s and was deleted",
+        )
 
     async def _delete(self, job: JobRef) -> None:
         await workflow.execute_activity(

@@ -3,6 +3,8 @@
 A job is a directory ``<jobs>/<namespace>/<name>/`` holding ``job.json`` and, per replica,
 its launch spec, lock, pid, log and exit files. Every activity is idempotent: a retried
 ``start_job`` adopts the replicas that already run, and a replica never runs twice.
+Beside the directory, ``<name>.lock`` serialises start and delete, and ``<name>.deleted`` is
+a tombstone: a deleted job is never started again.
 """
 
 from __future__ import annotations
@@ -97,6 +99,8 @@ class LocalJobActivities:
         base = self.job_dir(spec.namespace, spec.name)
         base.parent.mkdir(parents=True, exist_ok=True)
         async with exclusive_lock(base.parent / f"{spec.name}.lock"):
+            if (base.parent / f"{spec.name}.deleted").exists():
+                raise permanent("WorkloadDeploymentError", f"job {spec.name} was deleted")
             base.mkdir(exist_ok=True)
             plan = self._plan(spec, base)
             for replica in plan["replicas"]:
@@ -127,6 +131,7 @@ class LocalJobActivities:
                     "replica": name,
                     "command": [python, "-u", spec.main_file, *spec.flags],
                     "cwd": str(base / "work" / name),
+                    "code": str(env_dir / "code"),
                     "env": env,
                     "credentials_ref": spec.storage.credentials_ref,
                     "secrets_dir": str(self._secrets_dir),
@@ -138,22 +143,8 @@ class LocalJobActivities:
 
     async def _launch(self, base: Path, replica: dict[str, Any]) -> None:
         name = replica["replica"]
-        if (base / f"{name}.exit").exists() or lock_is_held(base / f"{name}.lock"):
+        if not await asyncio.to_thread(_spawn_launcher, base, replica):
             return  # finished, or its launcher is alive: adopt
-        work = Path(replica["cwd"])
-        if not work.exists():
-            code = Path(replica["command"][0]).parent.parent.parent / "code"
-            shutil.copytree(code, work)
-        spec_file = base / f"{name}.json"
-        write_atomic(spec_file, json.dumps(replica))
-        with (base / f"{name}.launcher.log").open("ab") as log:
-            subprocess.Popen(
-                [sys.executable, "-m", "kaptain.activities.local.launcher", str(spec_file)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
         # Wait until the launcher holds its lock, so that waiters never see a gap.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _LAUNCH_TIMEOUT_SECONDS
@@ -234,12 +225,37 @@ class LocalJobActivities:
     async def delete_job(self, job: JobRef) -> bool:
         """Stop the job's replicas and remove its directory; False when it was gone."""
         base = self.job_dir(job.namespace, job.name)
-        if not base.exists():
-            return False
-        await self._stop(base, replica_names(job.kind, job.replicas))
-        await asyncio.to_thread(shutil.rmtree, base, True)
-        (base.parent / f"{job.name}.lock").unlink(missing_ok=True)
+        base.parent.mkdir(parents=True, exist_ok=True)
+        # Under the job's lock, after any start in flight; the tombstone stops a start
+        # that has not taken the lock yet (a cancel can overtake it).
+        async with exclusive_lock(base.parent / f"{job.name}.lock"):
+            (base.parent / f"{job.name}.deleted").touch()
+            if not base.exists():
+                return False
+            await self._stop(base, replica_names(job.kind, job.replicas))
+            await asyncio.to_thread(shutil.rmtree, base, True)
         return True
+
+
+def _spawn_launcher(base: Path, replica: dict[str, Any]) -> bool:
+    """Start the replica's launcher (detached); False when it is finished or running."""
+    name = replica["replica"]
+    if (base / f"{name}.exit").exists() or lock_is_held(base / f"{name}.lock"):
+        return False
+    work = Path(replica["cwd"])
+    if not work.exists():
+        shutil.copytree(replica["code"], work)  # the image's WORKDIR, one per replica
+    spec_file = base / f"{name}.json"
+    write_atomic(spec_file, json.dumps(replica))
+    with (base / f"{name}.launcher.log").open("ab") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "kaptain.activities.local.launcher", str(spec_file)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return True
 
 
 def _signal_group(pid_file: Path, signum: int) -> None:

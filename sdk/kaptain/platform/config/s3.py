@@ -75,6 +75,10 @@ def _parse_ini(text: str, path: str, what: str) -> configparser.ConfigParser:
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(text, source=path)
+    except configparser.MissingSectionHeaderError as error:
+        raise InvalidConfigurationException(
+            f"{what} file {path} is malformed (line {error.lineno}: no [section] header)"
+        ) from None
     except configparser.ParsingError as error:
         lines = ", ".join(str(lineno) for lineno, _ in error.errors)
         raise InvalidConfigurationException(
@@ -98,7 +102,7 @@ class S3ConfigurationProvider(
     them back). Constructor arguments are the subset of boto3's configuration Kaptain needs.
     """
 
-    def __init__(  # noqa: PLR0917 (the seed's positional signature)
+    def __init__(
         self,
         aws_access_key_id: str,
         aws_secret_access_key: str,
