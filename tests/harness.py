@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
+
+from kaptain.config import Config
+from kaptain.model.models import Model
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -87,3 +92,33 @@ def wait_for(predicate: object, timeout: float = 60.0, interval: float = 0.1) ->
             return
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+TRAINERS = FIXTURES / "trainers"
+
+
+def make_model(model_id: str = "dev/tiny", **overrides: object) -> Model:
+    fields: dict[str, object] = {
+        "id": model_id,
+        "name": "Tiny",
+        "description": "test trainer",
+        "version": "0.0.1",
+        "framework": "pytorch",
+        "framework_version": "2.13.0",
+        "main_file": "tiny_trainer.py",
+        "extra_files": ["tiny_helper.py"],
+        "requirements": "requirements.txt",
+        "base_image": "python:3.11",
+        "image_name": "registry.local/kaptain/tiny",
+        "config": Config.default(base_dir=str(TRAINERS)),
+    }
+    fields.update(overrides)
+    return Model(**fields)  # type: ignore[arg-type]
+
+
+def records(directory: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
+
+
+def job_dirs(home: Path) -> list[Path]:
+    return [p for p in (home / "jobs").glob("*/*") if p.is_dir()]

@@ -7,38 +7,11 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from harness import FIXTURES, WorkerProcess, wait_for
-from kaptain.config import Config
+from harness import WorkerProcess, job_dirs, make_model, records, wait_for
 from kaptain.model.models import Model
-
-TRAINERS = FIXTURES / "trainers"
-
-
-def make_model(model_id: str = "dev/tiny", **overrides: object) -> Model:
-    fields: dict[str, object] = {
-        "id": model_id,
-        "name": "Tiny",
-        "description": "test trainer",
-        "version": "0.0.1",
-        "framework": "pytorch",
-        "framework_version": "2.13.0",
-        "main_file": "tiny_trainer.py",
-        "extra_files": ["tiny_helper.py"],
-        "requirements": "requirements.txt",
-        "base_image": "python:3.11",
-        "image_name": "registry.local/kaptain/tiny",
-        "config": Config.default(base_dir=str(TRAINERS)),
-    }
-    fields.update(overrides)
-    return Model(**fields)  # type: ignore[arg-type]
-
-
-def records(directory: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
 
 
 def test_train_two_workers_end_to_end(
@@ -91,10 +64,6 @@ def test_train_two_workers_end_to_end(
     assert [r.action for r in history] == ["train"]
     assert history[0].revision == model.revision
     assert history[0].details["metrics"]["accuracy"]["latest"] == 0.75
-
-
-def job_dirs(home: Path) -> list[Path]:
-    return [p for p in (home / "jobs").glob("*/*") if p.is_dir()]
 
 
 def test_failed_replica_fails_the_job_and_stops_the_others(

@@ -1,0 +1,1 @@
+"""The ``kaptain`` command: ``dev up|down|status`` and ``worker``."""

@@ -11,6 +11,8 @@ re-raised.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import gc
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -29,6 +31,18 @@ class Portal:
             target=self._loop.run_forever, name="kaptain-portal", daemon=True
         )
         self._thread.start()
+
+    def close(self) -> None:
+        """Stop the loop and join its thread (at interpreter exit).
+
+        Temporal clients must be freed while the interpreter still runs: freeing them
+        during finalisation can crash the process (temporalio/sdk-python#300).
+        """
+        if self._loop.is_closed():
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        gc.collect()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -72,4 +86,13 @@ def portal() -> Portal:
     with _portal_lock:
         if _portal is None:
             _portal = Portal()
+            atexit.register(_shutdown)
         return _portal
+
+
+def _shutdown() -> None:
+    from kaptain.client import session
+
+    session.forget_clients()
+    if _portal is not None:
+        _portal.close()

@@ -46,4 +46,9 @@ async def session(announce: Callable[[str], None]) -> tuple[Client, ClientSettin
     return _clients[key], settings
 
 
-__all__ = ["portal", "session"]
+def forget_clients() -> None:
+    """Drop the cached clients (the portal frees them before the interpreter exits)."""
+    _clients.clear()
+
+
+__all__ = ["forget_clients", "portal", "session"]

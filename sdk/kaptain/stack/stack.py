@@ -124,7 +124,8 @@ def up(
 
     A recorded stack whose server answers is reused; if only its worker died, the worker is
     restarted. Otherwise leftovers are stopped and a new stack starts: the server first
-    (ports 7233/8233 when free, else free ports), then the worker.
+    (ports 7233/8233 when free, else free ports), then the worker. The port arguments only
+    apply to a new stack.
 
     Args:
         port: Temporal front-end port; by default 7233 when free, else a free one.

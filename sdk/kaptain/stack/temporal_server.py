@@ -249,10 +249,7 @@ async def wait_until_serving(
     delay = 0.05
     last_error: BaseException | None = None
     while True:
-        if process is not None and process.poll() is not None:
-            raise _unavailable(
-                f"The Temporal dev server exited with code {process.returncode}", log_file
-            )
+        _raise_if_exited(process, log_file)
         remaining = deadline - loop.time()
         if remaining <= 0:
             raise _unavailable(
@@ -266,11 +263,7 @@ async def wait_until_serving(
             # A port that accepts but never speaks gRPC stalls an attempt: watch the process.
             while not attempt.done():
                 await asyncio.wait({attempt}, timeout=_EXIT_CHECK_INTERVAL)
-                if process is not None and process.poll() is not None:
-                    raise _unavailable(
-                        f"The Temporal dev server exited with code {process.returncode}",
-                        log_file,
-                    )
+                _raise_if_exited(process, log_file)
             return attempt.result()
         except (RuntimeError, RPCError, OSError, TimeoutError) as exc:
             last_error = exc
@@ -283,15 +276,21 @@ async def wait_until_serving(
 
 async def _probe(address: str, namespace: str, attempt_timeout: timedelta) -> Client:
     """Connect once and ask for the namespace's search attributes (proves it serves)."""
-    # No connect_timeout: its timer fires on a Rust thread after the connect completes and
-    # can abort a short-lived interpreter at exit (temporalio/sdk-python#300).
     client = await asyncio.wait_for(
-        Client.connect(address, namespace=namespace), timeout=attempt_timeout.total_seconds()
+        Client.connect(address, namespace=namespace, connect_timeout=attempt_timeout),
+        timeout=attempt_timeout.total_seconds() + 1.0,
     )
     await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace=namespace), timeout=attempt_timeout
     )
     return client
+
+
+def _raise_if_exited(process: subprocess.Popen[bytes] | None, log_file: Path | None) -> None:
+    if process is not None and process.poll() is not None:
+        raise _unavailable(
+            f"The Temporal dev server exited with code {process.returncode}", log_file
+        )
 
 
 def _unavailable(message: str, log_file: Path | None) -> PlatformUnavailableException:

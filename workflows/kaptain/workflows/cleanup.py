@@ -8,7 +8,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from kaptain.contracts import ActivityName, CleanupInput, WorkflowName
-    from kaptain.workflows.options import QUICK_ACTIVITY, RETRY
+    from kaptain.workflows.options import HEARTBEAT, QUICK_ACTIVITY, RETRY
 
 
 def cleanup_workflow_id(namespace: str, job_name: str) -> str:
@@ -33,5 +33,6 @@ class CleanupJobWorkflow:
             ActivityName.DELETE_JOB,
             cleanup.job,
             start_to_close_timeout=QUICK_ACTIVITY,
+            heartbeat_timeout=HEARTBEAT,
             retry_policy=RETRY,
         )

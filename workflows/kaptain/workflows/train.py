@@ -123,6 +123,7 @@ class TrainModelWorkflow:
                 spec,
                 result_type=JobRef,
                 start_to_close_timeout=QUICK_ACTIVITY,
+                heartbeat_timeout=HEARTBEAT,  # a worker dying mid-start retries in seconds
                 retry_policy=RETRY,
             )
             self._set("Running", job=job)
@@ -220,6 +221,7 @@ class TrainModelWorkflow:
             ActivityName.DELETE_JOB,
             job,
             start_to_close_timeout=QUICK_ACTIVITY,
+            heartbeat_timeout=HEARTBEAT,
             retry_policy=RETRY,
         )
 

@@ -104,6 +104,7 @@ class LocalJobActivities:
             base.mkdir(exist_ok=True)
             plan = self._plan(spec, base)
             for replica in plan["replicas"]:
+                activity.heartbeat(replica["replica"])
                 await self._launch(base, replica)
         return self._ref(spec)
 
@@ -149,6 +150,7 @@ class LocalJobActivities:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _LAUNCH_TIMEOUT_SECONDS
         while not (base / f"{name}.pid").exists() and not (base / f"{name}.exit").exists():
+            activity.heartbeat(name)
             if loop.time() > deadline:
                 tail = "\n".join(tail_lines(base / f"{name}.launcher.log", 20))
                 raise RuntimeError(f"replica {name} did not start:\n{tail}")
@@ -215,6 +217,7 @@ class LocalJobActivities:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _STOP_GRACE_SECONDS
         while any(lock_is_held(base / f"{n}.lock") for n in live):
+            activity.heartbeat("stopping")
             if loop.time() > deadline:
                 for name in live:
                     _signal_group(base / f"{name}.pid", signal.SIGKILL)
