@@ -31,7 +31,7 @@ def main() -> int:
         config=Config.default(base_dir=HERE),
     )
     model.build()
-    ok = model.train(workers=2, cpu="1", memory="1G", hyperparameters={"--epochs": 8, "--lr": 0.05})
+    ok = model.train(workers=2, cpu="1", memory="1G", hyperparameters={"--epochs": 10, "--lr": 0.1})
     if not ok:
         return 1
     print()
