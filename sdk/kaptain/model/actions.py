@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import TypeVar
 
 from temporalio.client import WorkflowFailureError
 
@@ -32,6 +33,10 @@ from kaptain.model.runs import RunDriver, application_error, to_kaptain_error
 from kaptain.secrets import LocalSecretStore, storage_secret_name
 from kaptain.stack.paths import state_paths
 from kaptain.storage import open_location
+from kaptain.telemetry import tracer
+
+InputT = TypeVar("InputT")
+R = TypeVar("R")
 
 
 def storage_ref(config: Config, model_id: str) -> StorageRef:
@@ -93,42 +98,67 @@ def report_build(result: BuildResult) -> None:
         say(f"Image {result.image} built and published.")
 
 
-async def run_build(prepare: Callable[[], BuildInput], *, verbose: bool) -> BuildResult:
-    """Connect, prepare the input, start (or attach to) the BuildImage workflow, wait.
+async def _drive(
+    workflow: str,
+    prepare: Callable[[], InputT],
+    *,
+    result_type: type[R],
+    action: str,
+    model_id: str,
+    workflow_id: Callable[[InputT], str],
+    summary: Callable[[InputT], str],
+    verbose: bool,
+) -> R:
+    """Connect, prepare the input, start (or attach to) a run, follow it to its result.
 
-    Args:
-        prepare: Uploads the context and returns the input; called only once Temporal
-            answers, so an unreachable Temporal leaves nothing behind.
-        verbose: Follow logs.
+    ``prepare`` runs only once Temporal answers, so an unreachable Temporal leaves nothing
+    behind. The whole call is one OpenTelemetry span, the parent of the run's spans.
+    """
+    with tracer().start_as_current_span(
+        f"kaptain.{action}", attributes={"kaptain.model_id": model_id}
+    ):
+        client, settings = await session(say)
+        arg = await asyncio.to_thread(prepare)
+        driver = RunDriver(client, settings, say)
+        handle = await driver.start_or_attach(
+            workflow,
+            arg,
+            workflow_id=workflow_id(arg),
+            result_type=result_type,
+            model_id=model_id,
+            action=action,
+            summary=summary(arg),
+        )
+        return await driver.follow(handle, verbose=verbose)
+
+
+async def run_build(
+    prepare: Callable[[], BuildInput], *, model_id: str, verbose: bool
+) -> BuildResult:
+    """Build (or skip) the model's image through the BuildImage workflow.
 
     Raises:
         ImageBuildException: The build failed.
     """
-    client, settings = await session(say)
-    build = await asyncio.to_thread(prepare)
-    driver = RunDriver(client, settings, say)
-    handle = await driver.start_or_attach(
-        WorkflowName.BUILD_IMAGE,
-        build,
-        workflow_id=build_workflow_id(build.image, build.checksum),
-        result_type=BuildResult,
-        model_id=build.model_id,
-        action="build",
-        summary=f"build {build.image}",
-    )
     try:
-        return await driver.follow(handle, verbose=verbose)
+        return await _drive(
+            WorkflowName.BUILD_IMAGE,
+            prepare,
+            result_type=BuildResult,
+            action="build",
+            model_id=model_id,
+            workflow_id=lambda build: build_workflow_id(build.image, build.checksum),
+            summary=lambda build: f"build {build.image}",
+            verbose=verbose,
+        )
     except WorkflowFailureError as err:
         raise to_kaptain_error(err) from None
 
 
-async def run_train(prepare: Callable[[], TrainInput], *, verbose: bool) -> TrainResult | None:
-    """Connect, prepare the input, start (or attach to) the TrainModel workflow, wait.
-
-    Args:
-        prepare: Uploads the context, stages credentials and returns the input; called
-            only once Temporal answers, so an unreachable Temporal leaves nothing behind.
-        verbose: Follow logs.
+async def run_train(
+    prepare: Callable[[], TrainInput], *, model_id: str, verbose: bool
+) -> TrainResult | None:
+    """Train through the model's TrainModel workflow (attaching to a running one).
 
     Returns:
         The result, or None when the job ran and failed or timed out (already reported).
@@ -137,23 +167,20 @@ async def run_train(prepare: Callable[[], TrainInput], *, verbose: bool) -> Trai
         ImageBuildException: The image could not be built.
         WorkloadDeploymentError: The job could not be scheduled.
     """
-    client, settings = await session(say)
-    train = await asyncio.to_thread(prepare)
-    driver = RunDriver(client, settings, say)
-    handle = await driver.start_or_attach(
-        WorkflowName.TRAIN_MODEL,
-        train,
-        workflow_id=train_workflow_id(train.namespace, train.model_id),
-        result_type=TrainResult,
-        model_id=train.model_id,
-        action="train",
-        summary=f"train {train.model_id} ({train.workers} workers)",
-    )
     try:
-        return await driver.follow(handle, verbose=verbose)
+        return await _drive(
+            WorkflowName.TRAIN_MODEL,
+            prepare,
+            result_type=TrainResult,
+            action="train",
+            model_id=model_id,
+            workflow_id=lambda train: train_workflow_id(train.namespace, train.model_id),
+            summary=lambda train: f"train {train.model_id} ({train.workers} workers)",
+            verbose=verbose,
+        )
     except WorkflowFailureError as err:
         cause = application_error(err)
         if cause is not None and cause.type in ("TrainingFailed", "TrainingTimeout"):
-            say(f"Training of {train.model_id} failed: {cause.message}")
+            say(f"Training of {model_id} failed: {cause.message}")
             return None
         raise to_kaptain_error(err) from None

@@ -186,7 +186,9 @@ class Model:
             storage = actions.storage_ref(self.config, self.id)
             return actions.build_input(self.config, self.id, self.image, context, storage)
 
-        result = portal().run(actions.run_build(prepare, verbose=requests.verbose(verbose)))
+        result = portal().run(
+            actions.run_build(prepare, model_id=self.id, verbose=requests.verbose(verbose))
+        )
         actions.report_build(result)
         return True
 
@@ -242,7 +244,9 @@ class Model:
             force=requests.force_cleanup(force_cleanup),
             timeout=timeout,
         )
-        result = portal().run(actions.run_train(prepare, verbose=requests.verbose(verbose)))
+        result = portal().run(
+            actions.run_train(prepare, model_id=self.id, verbose=requests.verbose(verbose))
+        )
         if result is None:
             return False
         self._revision = result.revision
