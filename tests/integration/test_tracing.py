@@ -105,58 +105,72 @@ def root_of(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> ReadableSpan:
     return span
 
 
-def train_once(spans: InMemorySpanExporter) -> list[ReadableSpan]:
-    spans.clear()
-    assert make_model().train(workers=1, hyperparameters={"--epochs": 1})
-    return list(spans.get_finished_spans())
-
-
-def test_the_run_is_one_trace_from_the_client_through_the_workflow_to_its_activities(
-    spans: InMemorySpanExporter, in_process_worker: Worker
-) -> None:
-    finished = train_once(spans)
+def one_tree(finished: list[ReadableSpan], root_name: str) -> ReadableSpan:
+    """Every span is in one trace, under the one span named ``root_name``."""
     names = sorted({s.name for s in finished})
-
-    starts = named(finished, "StartWorkflow:kaptain.TrainModel")
-    assert len(starts) == 1, names
-    start = starts[0]
-    run = named(finished, "RunWorkflow:kaptain.TrainModel")
-    assert run, names
-    assert named(finished, "RunActivity:kaptain.train.start_job"), names
-    assert named(finished, "RunActivity:kaptain.train.wait_job"), names
-    assert named(finished, "StartChildWorkflow:kaptain.BuildImage"), names
-    assert named(finished, "RunWorkflow:kaptain.BuildImage"), names  # the child build
-    assert named(finished, "RunActivity:kaptain.build.check_image"), names
-    assert named(finished, "RunActivity:kaptain.build.build_image"), names
-
-    run_trace = trace_id(start)
-    run_kinds = {"StartWorkflow", "RunWorkflow", "StartChildWorkflow", "StartActivity",
-                 "RunActivity", "CompleteWorkflow"}  # fmt: skip
-    in_run = [s for s in finished if s.name.split(":", 1)[0] in run_kinds]
-    assert len(in_run) >= 10, names
-    assert {format(trace_id(s), "032x") for s in in_run} == {format(run_trace, "032x")}
-
-    # one tree: every span of the run's trace descends from the client's start span, or
-    # from a span the SDK opened around the user's call (none today)
-    by_id = {span_id(s): s for s in finished}
-    roots = {root_of(s, by_id).name for s in finished if trace_id(s) == run_trace}
-    assert roots <= {start.name, "kaptain.train"}, roots
-    sdk_span = [s for s in finished if s.name == "kaptain.train"]
-    if sdk_span:  # once the SDK wraps the call, the client's start span sits under it
-        assert start.parent is not None and start.parent.span_id == span_id(sdk_span[0])
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the SDK opens no span around the user's call (e.g. 'kaptain.train'), so "
-    "each status query RunDriver.follow sends ('QueryWorkflow:status' -> "
-    "'HandleQuery:status') starts a trace of its own instead of joining the run's trace",
-)
-def test_every_span_of_the_call_is_in_one_trace(
-    spans: InMemorySpanExporter, in_process_worker: Worker
-) -> None:
-    finished = train_once(spans)
+    roots = [s for s in finished if s.name == root_name]
+    assert len(roots) == 1, names
+    [root] = roots
+    assert root.parent is None, "the SDK's span must be the root of the trace"
     by_trace: dict[str, list[str]] = {}
     for span in finished:
         by_trace.setdefault(format(trace_id(span), "032x"), []).append(span.name)
-    assert len(by_trace) == 1, by_trace
+    assert list(by_trace) == [format(trace_id(root), "032x")], by_trace
+    by_id = {span_id(s): s for s in finished}
+    assert {root_of(s, by_id).name for s in finished} == {root_name}
+    return root
+
+
+def parent_name(span: ReadableSpan, finished: list[ReadableSpan]) -> str | None:
+    if span.parent is None:
+        return None
+    return {span_id(s): s.name for s in finished}[span.parent.span_id]
+
+
+def test_train_is_one_trace_from_the_sdk_call_to_the_activities(
+    spans: InMemorySpanExporter, in_process_worker: Worker
+) -> None:
+    spans.clear()
+    assert make_model().train(workers=1, hyperparameters={"--epochs": 1})
+    finished = list(spans.get_finished_spans())
+    names = sorted({s.name for s in finished})
+
+    root = one_tree(finished, "kaptain.train")
+    assert root.attributes is not None
+    assert root.attributes.get("kaptain.model_id") == "dev/tiny"
+    starts = named(finished, "StartWorkflow:kaptain.TrainModel")
+    assert len(starts) == 1, names
+    start = starts[0]
+    assert parent_name(start, finished) == "kaptain.train"
+    for expected in (
+        "RunWorkflow:kaptain.TrainModel",
+        "StartChildWorkflow:kaptain.BuildImage",
+        "RunWorkflow:kaptain.BuildImage",  # the child build
+        "RunActivity:kaptain.build.check_image",
+        "RunActivity:kaptain.build.build_image",
+        "RunActivity:kaptain.train.start_job",
+        "RunActivity:kaptain.train.wait_job",
+        "QueryWorkflow:status",  # the SDK following the run
+    ):
+        assert named(finished, expected), (expected, names)
+
+
+def test_build_is_one_trace_from_the_sdk_call_to_the_activities(
+    spans: InMemorySpanExporter, in_process_worker: Worker
+) -> None:
+    spans.clear()
+    assert make_model().build()
+    finished = list(spans.get_finished_spans())
+    names = sorted({s.name for s in finished})
+
+    one_tree(finished, "kaptain.build")
+    starts = named(finished, "StartWorkflow:kaptain.BuildImage")
+    assert len(starts) == 1, names
+    start = starts[0]
+    assert parent_name(start, finished) == "kaptain.build"
+    for expected in (
+        "RunWorkflow:kaptain.BuildImage",
+        "RunActivity:kaptain.build.check_image",
+        "RunActivity:kaptain.build.build_image",
+    ):
+        assert named(finished, expected), (expected, names)
