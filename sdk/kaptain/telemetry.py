@@ -41,6 +41,9 @@ def configure_tracing(service_name: str) -> bool:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+        if isinstance(trace.get_tracer_provider(), TracerProvider):
+            return False  # the application installed its own
+
         name = os.environ.get("OTEL_SERVICE_NAME", service_name)
         provider = TracerProvider(resource=Resource.create({"service.name": name}))
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))

@@ -203,3 +203,19 @@ def test_failed_build_raises_with_the_pip_log(
     assert model.state.value == "untrained"
     assert list((kaptain_home / "envs").glob("*/READY")) == []
     assert not list((kaptain_home / "jobs").glob("*/*"))
+
+
+def test_same_contents_under_a_new_image_name_is_published_not_rebuilt(
+    worker: WorkerProcess, kaptain_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Kaptain skips only when an image *of that name* has the checksum."""
+    assert make_model(image_name="registry.local/kaptain/tiny").build()
+    envs_before = sorted(p.name for p in (kaptain_home / "envs").iterdir() if p.is_dir())
+    capsys.readouterr()
+    assert make_model(image_name="registry.local/other/tiny").build()
+    out = capsys.readouterr().out
+    assert "Skipping the build" not in out
+    assert "registry.local/other/tiny:dev-tiny-pytorch-2.13.0 built and published" in out
+    assert sorted(p.name for p in (kaptain_home / "envs").iterdir() if p.is_dir()) == envs_before
+    assert make_model(image_name="registry.local/other/tiny").build()
+    assert "Skipping the build" in capsys.readouterr().out

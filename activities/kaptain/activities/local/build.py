@@ -19,7 +19,7 @@ from pathlib import Path
 from temporalio import activity
 
 from kaptain.activities.errors import permanent, truncate
-from kaptain.activities.local.files import exclusive_lock, tail_lines
+from kaptain.activities.local.files import exclusive_lock, tail_lines, write_atomic
 from kaptain.contracts import ActivityName, BuildInput, BuildResult
 from kaptain.secrets import LocalSecretStore
 from kaptain.storage import open_location
@@ -53,11 +53,23 @@ class LocalBuildActivities:
             location=str(self.env_dir(build.checksum)),
         )
 
+    def published_as(self, checksum: str) -> list[str]:
+        """Image names the environment of ``checksum`` is published under ([] if none)."""
+        try:
+            ready = json.loads((self.env_dir(checksum) / _READY).read_text())
+        except FileNotFoundError:
+            return []
+        return [str(name) for name in ready.get("images", [])]
+
+    def _publish(self, build: BuildInput) -> None:
+        names = self.published_as(build.checksum)
+        ready = {"checksum": build.checksum, "images": sorted({*names, build.image})}
+        write_atomic(self.env_dir(build.checksum) / _READY, json.dumps(ready))
+
     @activity.defn(name=ActivityName.CHECK_IMAGE)
     async def check_image(self, build: BuildInput) -> BuildResult:
-        """``skipped=True`` when an environment with this checksum is complete."""
-        ready = (self.env_dir(build.checksum) / _READY).exists()
-        return self._result(build, skipped=ready)
+        """``skipped=True`` when this image name is published with this checksum."""
+        return self._result(build, skipped=build.image in self.published_as(build.checksum))
 
     @activity.defn(name=ActivityName.BUILD_IMAGE)
     async def build_image(self, build: BuildInput) -> BuildResult:
@@ -70,7 +82,9 @@ class LocalBuildActivities:
         self._envs_dir.mkdir(parents=True, exist_ok=True)
         async with exclusive_lock(self._envs_dir / f"{build.checksum}.lock"):
             if (target / _READY).exists():
-                return self._result(build, skipped=True)
+                # Same contents under another name: publishing is a re-tag, not a rebuild.
+                self._publish(build)
+                return self._result(build, skipped=False)
             shutil.rmtree(target, ignore_errors=True)  # a half-built leftover
             target.mkdir(parents=True)
             await asyncio.to_thread(self._unpack_context, build, target / "code")
@@ -81,9 +95,7 @@ class LocalBuildActivities:
             _layer_on_base(target / "venv")
             if build.requirements:
                 await self._install(build, target)
-            (target / _READY).write_text(
-                json.dumps({"image": build.image, "checksum": build.checksum})
-            )
+            self._publish(build)
         activity.logger.info("Built %s in %s", build.image, target)
         return self._result(build, skipped=False)
 
