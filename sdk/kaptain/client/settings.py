@@ -8,6 +8,25 @@ from pydantic import BaseModel
 
 from kaptain.contracts.names import TASK_QUEUE
 
+PLATFORMS = ("local", "kubernetes")
+"""Platforms a Kaptain worker can act on."""
+
+
+def platform_name() -> str:
+    """The platform the SDK stages credentials for: ``KAPTAIN_PLATFORM`` (default local).
+
+    It must match the worker's ``--platform``: on ``kubernetes`` credentials become Secrets
+    in the user's namespace, on ``local`` private files under ``$KAPTAIN_HOME/secrets``.
+    """
+    value = (os.environ.get("KAPTAIN_PLATFORM") or "local").strip().lower()
+    if value not in PLATFORMS:
+        from kaptain.exceptions import InvalidConfigurationException
+
+        raise InvalidConfigurationException(
+            f"KAPTAIN_PLATFORM={value!r} is not one of {', '.join(PLATFORMS)}"
+        )
+    return value
+
 
 class ClientSettings(BaseModel):
     """Connection settings of the SDK.

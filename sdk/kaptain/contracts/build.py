@@ -22,7 +22,12 @@ class BuildInput(BaseModel):
         storage: Storage holding the context.
         docker_config_ref: Secret with the registry's Docker config, if any.
         registry_ca_ref: Secret with the registry's CA certificate, if any.
+        registry_url: Registry endpoint (``https://host:port``); by default ``https://``
+            and the image's registry host.
+        namespace: Namespace the build runs in (Kubernetes platform).
         resources: Builder resources (``DOCKER_BUILDER_*``).
+        owns_secrets: The build was started on its own (not as a child of a training
+            run), so it deletes the secrets it was given when it ends.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -38,7 +43,10 @@ class BuildInput(BaseModel):
     storage: StorageRef
     docker_config_ref: str | None = None
     registry_ca_ref: str | None = None
+    registry_url: str | None = None
+    namespace: str = "default"
     resources: ResourceSpec = ResourceSpec()
+    owns_secrets: bool = False
 
 
 class BuildResult(BaseModel):

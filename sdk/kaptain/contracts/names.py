@@ -31,6 +31,7 @@ class ActivityName:
     DELETE_JOB: Final = "kaptain.train.delete_job"
     CHECK_UPLOAD: Final = "kaptain.storage.check_upload"
     RECORD: Final = "kaptain.tracking.record"
+    DELETE_SECRETS: Final = "kaptain.secrets.delete"
 
 
 class SearchAttribute:

@@ -65,6 +65,8 @@ class JobSpec(BaseModel):
     lifecycle_phase: str = "training"
     active_deadline_seconds: int | None = None
     ttl_seconds_after_finished: int | None = None
+    image_pull_secret: str | None = None
+    """Secret (``kubernetes.io/dockerconfigjson``) to pull the image with, if any."""
 
 
 class JobRef(BaseModel):
@@ -107,6 +109,13 @@ class JobOutcome(BaseModel):
     message: str = ""
     log_tail: str = ""
     metrics: dict[str, list[float]] = Field(default_factory=dict)
+
+
+class SecretRefs(BaseModel):
+    """Secrets an action staged, to delete when it ends (success, failure or cancel)."""
+
+    namespace: str
+    names: list[str] = Field(default_factory=list)
 
 
 class UploadCheck(BaseModel):

@@ -6,13 +6,21 @@ import datetime as dt
 import json
 import math
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from kaptain import constants
 from kaptain.client.portal import portal
 from kaptain.config import Config
-from kaptain.contracts import BuildInput, ModelState, ResourceSpec, TrackingRecord, TrainInput
+from kaptain.contracts import (
+    BuildInput,
+    ModelState,
+    ResourceSpec,
+    TrackingRecord,
+    TrainInput,
+    WorkflowName,
+    build_workflow_id,
+    train_workflow_id,
+)
 from kaptain.exceptions import (
     ModelAlreadyExistsException,
     ModelValidationException,
@@ -20,13 +28,14 @@ from kaptain.exceptions import (
 )
 from kaptain.hyperparameter.algorithms import Algorithm
 from kaptain.hyperparameter.domains import Domain
-from kaptain.model import actions, requests
+from kaptain.model import actions, inputs, requests
 from kaptain.model.build_context import BuildContext, collect, image_reference
 from kaptain.model.frameworks import ModelFramework, of
 from kaptain.model.meta import ModelMeta
 from kaptain.model.output import say
 from kaptain.model.resources import Resources, resolve_resources
 from kaptain.model.transformer import Transformer
+from kaptain.secrets import StagedCredentials
 from kaptain.storage import open_location
 from kaptain.tracking import TrackingStore
 
@@ -36,6 +45,15 @@ METRICS_TYPES = ("training", "testing", "validation", "production")
 """Evaluation types accepted by :meth:`Model.log_metrics`."""
 
 _NOT_YET = "{action} is not available in this release of the Kaptain SDK (planned: {issue})"
+
+
+def _staged_of_build(build: BuildInput) -> StagedCredentials:
+    """The secrets a build input refers to (its storage's, its registry's)."""
+    return StagedCredentials(
+        storage=build.storage.credentials_ref,
+        docker_config=build.docker_config_ref,
+        registry_ca=build.registry_ca_ref,
+    )
 
 
 class Model:
@@ -181,14 +199,29 @@ class Model:
             ImageBuildException: The build failed (with the tail of its log).
         """
         context = self._context()
+        inputs.check_platform(self.config)
+        config, model_id, image = self.config, self.id, self.image
 
         def prepare() -> BuildInput:
-            storage = actions.storage_ref(self.config, self.id)
-            return actions.build_input(self.config, self.id, self.image, context, storage)
+            staged = inputs.stage(config, model_id)
+            try:
+                return inputs.build_input(
+                    config, model_id, image, context, staged, owns_secrets=True
+                )
+            except BaseException:
+                inputs.discard(config, staged)
+                raise
 
-        result = portal().run(
-            actions.run_build(prepare, model_id=self.id, verbose=requests.verbose(verbose))
+        request = actions.Request(
+            workflow=WorkflowName.BUILD_IMAGE,
+            workflow_id=build_workflow_id(image, context.checksum),
+            summary=f"build {image}",
+            model_id=model_id,
+            action="build",
+            prepare=prepare,
+            discard=lambda build: inputs.discard(config, _staged_of_build(build)),
         )
+        result = portal().run(actions.run_build(request, verbose=requests.verbose(verbose)))
         actions.report_build(result)
         return True
 
@@ -235,7 +268,7 @@ class Model:
             ImageBuildException: The image could not be built.
             WorkloadDeploymentError: The job could not be scheduled.
         """
-        prepare = self._train_input(
+        request = self._train_request(
             hyperparameters=hyperparameters,
             args=args,
             resources=resolve_resources(cpu=cpu, memory=memory, gpus=gpus, resources=resources),
@@ -244,9 +277,7 @@ class Model:
             force=requests.force_cleanup(force_cleanup),
             timeout=timeout,
         )
-        result = portal().run(
-            actions.run_train(prepare, model_id=self.id, verbose=requests.verbose(verbose))
-        )
+        result = portal().run(actions.run_train(request, verbose=requests.verbose(verbose)))
         if result is None:
             return False
         self._revision = result.revision
@@ -261,7 +292,7 @@ class Model:
             say(f"Warning: the trainer uploaded no model to {result.model_uri}")
         return True
 
-    def _train_input(
+    def _train_request(
         self,
         *,
         hyperparameters: dict[str, Any],
@@ -271,8 +302,8 @@ class Model:
         ttl: int | None,
         force: bool,
         timeout: int | None,
-    ) -> Callable[[], TrainInput]:
-        """Validate everything now; return what uploads the context and stages credentials."""
+    ) -> actions.Request[TrainInput]:
+        """Validate everything now; the request uploads and stages only when it starts."""
         flags = requests.flag_values(hyperparameters, "hyperparameters")
         extra = requests.flag_values(args, "args")
         replicas = requests.positive_int(workers, "workers")
@@ -280,26 +311,42 @@ class Model:
             constants.DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
         )
         context = self._context()
-        namespace = self.config.namespace
+        inputs.check_platform(self.config)
+        config, model_id, image = self.config, self.id, self.image
+        namespace, framework = config.namespace, self.framework.value
 
         def prepare() -> TrainInput:
-            storage = actions.storage_ref(self.config, self.id)
-            return TrainInput(
-                namespace=namespace,
-                model_id=self.id,
-                framework=self.framework.value,
-                build=actions.build_input(self.config, self.id, self.image, context, storage),
-                hyperparameters=flags,
-                args=extra,
-                workers=replicas,
-                resources=resources,
-                storage=storage,
-                timeout_seconds=seconds,
-                ttl_seconds_after_finished=ttl,
-                force_cleanup=force,
-            )
+            staged = inputs.stage(config, model_id)
+            try:
+                return TrainInput(
+                    namespace=namespace,
+                    model_id=model_id,
+                    framework=framework,
+                    build=inputs.build_input(
+                        config, model_id, image, context, staged, owns_secrets=False
+                    ),
+                    hyperparameters=flags,
+                    args=extra,
+                    workers=replicas,
+                    resources=resources,
+                    storage=inputs.storage_ref(config, staged),
+                    timeout_seconds=seconds,
+                    ttl_seconds_after_finished=ttl,
+                    force_cleanup=force,
+                )
+            except BaseException:
+                inputs.discard(config, staged)
+                raise
 
-        return prepare
+        return actions.Request(
+            workflow=WorkflowName.TRAIN_MODEL,
+            workflow_id=train_workflow_id(namespace, model_id),
+            summary=f"train {model_id} ({replicas} workers)",
+            model_id=model_id,
+            action="train",
+            prepare=prepare,
+            discard=lambda train: inputs.discard(config, _staged_of_build(train.build)),
+        )
 
     # -- later releases --------------------------------------------------------------------
 

@@ -94,7 +94,28 @@ class RunDriver:
         self._settings = settings
         self._say = say
 
-    async def start_or_attach(
+    async def running(
+        self, workflow_id: str, result_type: type[R], summary: str
+    ) -> WorkflowHandle[Any, R] | None:
+        """A handle on the run of ``workflow_id`` in progress, or None."""
+        existing = self._client.get_workflow_handle(workflow_id, result_type=result_type)
+        try:
+            description = await existing.describe()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise exceptions.PlatformUnavailableException(str(err)) from None
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            return None
+        self._say(
+            f"A run of {summary} is already in progress (started "
+            f"{description.start_time:%Y-%m-%d %H:%M:%S} UTC); attaching to it."
+        )
+        return self._client.get_workflow_handle(
+            workflow_id, run_id=description.run_id, result_type=result_type
+        )
+
+    async def start(
         self,
         workflow: str,
         arg: Any,
@@ -105,21 +126,7 @@ class RunDriver:
         action: str,
         summary: str,
     ) -> WorkflowHandle[Any, R]:
-        """Attach to the running run of ``workflow_id``, or start a new one."""
-        existing = self._client.get_workflow_handle(workflow_id, result_type=result_type)
-        try:
-            description = await existing.describe()
-            if description.status == WorkflowExecutionStatus.RUNNING:
-                self._say(
-                    f"A {action} run of {model_id} is already in progress (started "
-                    f"{description.start_time:%Y-%m-%d %H:%M:%S} UTC); attaching to it."
-                )
-                return self._client.get_workflow_handle(
-                    workflow_id, run_id=description.run_id, result_type=result_type
-                )
-        except RPCError as err:
-            if err.status != RPCStatusCode.NOT_FOUND:
-                raise exceptions.PlatformUnavailableException(str(err)) from None
+        """Start a run (a concurrent start of the same id attaches to it instead)."""
         handle: WorkflowHandle[Any, R] = await self._client.start_workflow(
             workflow,
             arg,

@@ -11,11 +11,6 @@ from pathlib import Path
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
-def storage_secret_name(model_slug: str) -> str:
-    """Name of the storage-credentials secret of a model (same on every platform)."""
-    return f"kaptain-{model_slug}-storage"[:253]
-
-
 class LocalSecretStore:
     """Stores secret bodies (``{ENV_NAME: value}``) as private files.
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kaptain.activities.local import LocalBuildActivities, LocalJobActivities
+from kaptain.activities.local import (
+    LocalBuildActivities,
+    LocalJobActivities,
+    LocalSecretActivities,
+)
 from kaptain.activities.storage import StorageActivities
 from kaptain.exceptions import PlatformUnavailableException
 from kaptain.secrets import LocalSecretStore
@@ -36,4 +40,5 @@ def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
         jobs.delete_job,
         storage.check_upload,
         storage.record,
+        LocalSecretActivities(secrets).delete_secrets,
     ]

@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
         HEARTBEAT,
         QUICK_ACTIVITY,
         RETRY,
+        delete_secrets,
     )
 
 
@@ -29,6 +30,16 @@ class BuildImageWorkflow:
         Returns:
             The image, with ``skipped`` set when nothing had to be built.
         """
+        try:
+            return await self._build(build)
+        finally:
+            if build.owns_secrets:
+                await delete_secrets(
+                    build.namespace,
+                    [build.storage.credentials_ref, build.docker_config_ref, build.registry_ca_ref],
+                )
+
+    async def _build(self, build: BuildInput) -> BuildResult:
         existing: BuildResult = await workflow.execute_activity(
             ActivityName.CHECK_IMAGE,
             build,

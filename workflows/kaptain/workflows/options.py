@@ -1,11 +1,15 @@
-"""Timeouts and retry policies shared by the workflows."""
+"""Timeouts, retry policies and small steps shared by the workflows."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Final
 
+from temporalio import workflow
 from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from kaptain.contracts import ActivityName, SecretRefs
 
 NON_RETRYABLE_TYPES: Final = [
     "ImageBuildException",
@@ -43,3 +47,15 @@ BUILD_RETRY: Final = RetryPolicy(
 
 CHILD_CONFLICT_BACKOFF: Final = timedelta(seconds=5)
 """Wait before retrying a child build that another run is already executing."""
+
+
+async def delete_secrets(namespace: str, names: list[str | None]) -> None:
+    """Delete the secrets an action staged (its last step, whatever happened before)."""
+    present = [name for name in names if name]
+    if present:
+        await workflow.execute_activity(
+            ActivityName.DELETE_SECRETS,
+            SecretRefs(namespace=namespace, names=present),
+            start_to_close_timeout=QUICK_ACTIVITY,
+            retry_policy=RETRY,
+        )

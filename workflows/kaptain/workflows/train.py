@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         HEARTBEAT,
         QUICK_ACTIVITY,
         RETRY,
+        delete_secrets,
     )
 
 _BUILD_CONFLICT_RETRIES = 360
@@ -108,6 +109,19 @@ class TrainModelWorkflow:
                 or ran out of time (the job is kept for troubleshooting unless it timed out
                 or ``force_cleanup`` was set).
         """
+        try:
+            return await self._train(train)
+        finally:
+            await delete_secrets(
+                train.namespace,
+                [
+                    train.storage.credentials_ref,
+                    train.build.docker_config_ref,
+                    train.build.registry_ca_ref,
+                ],
+            )
+
+    async def _train(self, train: TrainInput) -> TrainResult:
         revision = workflow.uuid4().hex
         self._set("Building", revision=revision)
         workflow.upsert_search_attributes(
@@ -185,6 +199,7 @@ class TrainModelWorkflow:
             lifecycle_phase=train.lifecycle_phase,
             active_deadline_seconds=train.timeout_seconds,
             ttl_seconds_after_finished=train.ttl_seconds_after_finished,
+            image_pull_secret=train.build.docker_config_ref,
         )
 
     @staticmethod

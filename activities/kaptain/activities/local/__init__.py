@@ -2,5 +2,6 @@
 
 from kaptain.activities.local.build import LocalBuildActivities
 from kaptain.activities.local.jobs import LocalJobActivities
+from kaptain.activities.local.secrets import LocalSecretActivities
 
-__all__ = ["LocalBuildActivities", "LocalJobActivities"]
+__all__ = ["LocalBuildActivities", "LocalJobActivities", "LocalSecretActivities"]

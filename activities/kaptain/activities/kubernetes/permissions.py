@@ -1,0 +1,26 @@
+"""Exactly the API access the Kubernetes activities use: the worker's Role is checked against it.
+
+``deploy/base/role.yaml`` must grant these (group, resource, verbs) and nothing more; a test
+compares the two, and the integration tests check every request the activities make against
+this list (the API emulator records them).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+WORKER_PERMISSIONS: Final[dict[tuple[str, str], frozenset[str]]] = {
+    ("", "secrets"): frozenset({"get", "delete"}),
+    ("", "pods"): frozenset({"get", "list"}),
+    ("", "pods/log"): frozenset({"get"}),
+    ("", "events"): frozenset({"list"}),
+    ("batch", "jobs"): frozenset({"create", "get", "list", "watch", "delete"}),
+    ("kubeflow.org", "pytorchjobs"): frozenset({"create", "get", "list", "watch", "delete"}),
+    ("kubeflow.org", "tfjobs"): frozenset({"create", "get", "list", "watch", "delete"}),
+}
+"""(API group, resource) -> verbs the worker's service account needs in its namespace."""
+
+USER_PERMISSIONS: Final[dict[tuple[str, str], frozenset[str]]] = {
+    ("", "secrets"): frozenset({"create", "get", "patch", "delete"}),
+}
+"""What a notebook user's account needs: the SDK stages credentials as Secrets, nothing else."""
