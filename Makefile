@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo test lint format typecheck contracts pytest stack-down clean
+.PHONY: help setup demo test e2e lint format typecheck contracts pytest stack-down clean
 
 help:
 	@echo "make demo   - set up .venv, start the embedded stack, build + train the mnist example"
@@ -46,6 +46,10 @@ pytest: setup
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint typecheck contracts pytest
+
+# Real-cluster suite (deploy/README.md): needs KAPTAIN_E2E_KUBECONFIG; skipped without it.
+e2e: setup
+	$(VENV)/bin/pytest tests/e2e -v
 
 stack-down: setup
 	$(PY) -m kaptain.cli dev down

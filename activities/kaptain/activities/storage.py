@@ -4,30 +4,38 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from typing import Protocol
 
 from temporalio import activity
 
 from kaptain.contracts import ActivityName, RecordInput, StorageRef, UploadCheck
-from kaptain.secrets import LocalSecretStore
 from kaptain.storage import open_location
 from kaptain.tracking import TrackingStore
+
+
+class CredentialResolver(Protocol):
+    """Turns a credentials reference into its environment-style body (blocking)."""
+
+    def get(self, name: str, namespace: str) -> dict[str, str]:
+        """The body of secret ``name`` in ``namespace``."""
+        ...
 
 
 class StorageActivities:
     """Reads and writes model storage with the credentials a secret reference names.
 
     Args:
-        secrets: Where secret references resolve.
+        secrets: Where secret references resolve on this worker's platform.
     """
 
-    def __init__(self, secrets: LocalSecretStore) -> None:
+    def __init__(self, secrets: CredentialResolver) -> None:
         self._secrets = secrets
 
     def credentials(self, storage: StorageRef) -> Mapping[str, str] | None:
         """The environment-style credentials of ``storage`` (None: the worker's own)."""
         if storage.credentials_ref is None:
             return None
-        return self._secrets.get(storage.credentials_ref)
+        return self._secrets.get(storage.credentials_ref, storage.credentials_namespace)
 
     @activity.defn(name=ActivityName.CHECK_UPLOAD)
     async def check_upload(self, check: UploadCheck) -> bool:

@@ -104,10 +104,12 @@ class StorageRef(_Frozen):
         credentials_ref: Name of a secret holding the storage credentials as
             environment variables (a Kubernetes Secret, or a 0600 file under the local
             worker's state directory); None for ``file://`` storage.
+        credentials_namespace: Namespace of that Secret (Kubernetes platform).
     """
 
     base_uri: str
     credentials_ref: str | None = None
+    credentials_namespace: str = "default"
 
 
 class Labels(_Frozen):

@@ -61,7 +61,11 @@ def discard(config: Config, staged: StagedCredentials) -> None:
 
 def storage_ref(config: Config, staged: StagedCredentials) -> StorageRef:
     """The model storage, with the reference to its staged credentials."""
-    return StorageRef(base_uri=config.base_model_storage_uri, credentials_ref=staged.storage)
+    return StorageRef(
+        base_uri=config.base_model_storage_uri,
+        credentials_ref=staged.storage,
+        credentials_namespace=config.namespace,
+    )
 
 
 def builder_resources() -> ResourceSpec:

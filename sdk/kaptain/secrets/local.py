@@ -41,8 +41,8 @@ class LocalSecretStore:
             raise
         return name
 
-    def get(self, name: str) -> dict[str, str]:
-        """Read a secret's body.
+    def get(self, name: str, namespace: str = "") -> dict[str, str]:
+        """Read a secret's body (local secrets have no namespace; it is ignored).
 
         Raises:
             KeyError: No secret of that name (the message names it, never a value).

@@ -48,8 +48,15 @@ async def serve(settings: WorkerSettings) -> None:
         settings.task_queue,
         settings.address,
     )
-    async with worker:
-        await stop.wait()
+    running = asyncio.create_task(worker.run())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if running.done():
+        stopping.cancel()
+        running.result()  # a fatal worker error ends the process (and lets it restart)
+        return
+    await worker.shutdown()
+    await running
     log.info("Kaptain worker stopped")
 
 
@@ -74,6 +81,13 @@ def parse_args(argv: Sequence[str] | None = None) -> WorkerSettings:
     parser.add_argument("--namespace", default=defaults.namespace, help="Temporal namespace")
     parser.add_argument("--task-queue", default=defaults.task_queue, help="task queue to serve")
     parser.add_argument("--home", default=str(defaults.home), help="local platform state dir")
+    parser.add_argument("--kubeconfig", default=None, help="kubeconfig (kubernetes platform)")
+    parser.add_argument(
+        "--stuck-grace-seconds",
+        type=float,
+        default=float(os.environ.get("KAPTAIN_STUCK_GRACE_SECONDS") or 60),
+        help="fail a job whose pod cannot be scheduled or pull its image for this long",
+    )
     args = parser.parse_args(argv)
     return WorkerSettings(
         platform=Platform(args.platform),
@@ -81,6 +95,8 @@ def parse_args(argv: Sequence[str] | None = None) -> WorkerSettings:
         namespace=args.namespace,
         task_queue=args.task_queue,
         home=args.home,
+        kubeconfig=args.kubeconfig,
+        stuck_grace_seconds=args.stuck_grace_seconds,
     )
 
 

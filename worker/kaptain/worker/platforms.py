@@ -5,28 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kaptain.activities.local import (
-    LocalBuildActivities,
-    LocalJobActivities,
-    LocalSecretActivities,
-)
 from kaptain.activities.storage import StorageActivities
-from kaptain.exceptions import PlatformUnavailableException
-from kaptain.secrets import LocalSecretStore
 from kaptain.worker.settings import Platform, WorkerSettings
 
 
 def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
-    """The activity callables of the configured platform.
+    """The activity callables of the configured platform."""
+    if settings.platform is Platform.KUBERNETES:
+        return kubernetes_activities(settings)
+    return local_activities(settings)
 
-    Raises:
-        PlatformUnavailableException: The platform is not available in this release.
-    """
-    if settings.platform is not Platform.LOCAL:
-        raise PlatformUnavailableException(
-            f"the {settings.platform.value} platform is not available in this release; "
-            "run the worker with --platform local"
-        )
+
+def local_activities(settings: WorkerSettings) -> list[Callable[..., Any]]:
+    """Venv builds and supervised processes on this machine."""
+    from kaptain.activities.local import (
+        LocalBuildActivities,
+        LocalJobActivities,
+        LocalSecretActivities,
+    )
+    from kaptain.secrets import LocalSecretStore
+
     paths = settings.paths.ensure()
     secrets = LocalSecretStore(paths.secrets)
     build = LocalBuildActivities(paths.envs, secrets)
@@ -41,4 +39,28 @@ def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
         storage.check_upload,
         storage.record,
         LocalSecretActivities(secrets).delete_secrets,
+    ]
+
+
+def kubernetes_activities(settings: WorkerSettings) -> list[Callable[..., Any]]:
+    """Kaniko builds and Kubeflow jobs through the Kubernetes API."""
+    from kaptain.activities.kubernetes.build import KubeBuildActivities
+    from kaptain.activities.kubernetes.connect import connect
+    from kaptain.activities.kubernetes.jobs import KubeJobActivities
+    from kaptain.activities.kubernetes.secrets import KubeCredentials, KubeSecrets
+
+    api = connect(settings.kubeconfig)
+    secrets = KubeSecrets(api)
+    build = KubeBuildActivities(api, secrets)
+    jobs = KubeJobActivities(api, stuck_grace_seconds=settings.stuck_grace_seconds)
+    storage = StorageActivities(KubeCredentials(secrets))
+    return [
+        build.check_image,
+        build.build_image,
+        jobs.start_job,
+        jobs.wait_job,
+        jobs.delete_job,
+        storage.check_upload,
+        storage.record,
+        secrets.delete_secrets,
     ]

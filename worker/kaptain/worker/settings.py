@@ -28,6 +28,10 @@ class WorkerSettings(BaseModel):
         task_queue: Task queue to serve.
         home: State directory of the local platform (envs, jobs, secrets).
         max_concurrent_activities: Activity slots of this worker.
+        kubeconfig: Kubeconfig of the Kubernetes platform (None: in-cluster or
+            ``KUBECONFIG``).
+        stuck_grace_seconds: How long a pod may stay unschedulable or unable to pull its
+            image before its job fails (Kubernetes platform).
     """
 
     platform: Platform = Platform.LOCAL
@@ -36,6 +40,8 @@ class WorkerSettings(BaseModel):
     task_queue: str = TASK_QUEUE
     home: Path = Field(default_factory=home_dir)
     max_concurrent_activities: int = Field(default=32, ge=1)
+    kubeconfig: str | None = None
+    stuck_grace_seconds: float = Field(default=60.0, gt=0)
 
     @property
     def paths(self) -> StatePaths:
