@@ -39,24 +39,37 @@ async def _pollers(address: str, task_queue: str) -> int:
 class WorkerProcess:
     """``python -m kaptain.worker`` in a subprocess, as a platform engineer would run it."""
 
-    def __init__(self, address: str, task_queue: str, home: Path, log: Path) -> None:
+    def __init__(
+        self,
+        address: str,
+        task_queue: str,
+        home: Path,
+        log: Path,
+        *,
+        platform: str = "local",
+        extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.address = address
         self.task_queue = task_queue
         self.home = home
         self.log = log
+        self.platform = platform
+        self.extra_args = extra_args or []
+        self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [
-                    sys.executable, "-m", "kaptain.worker", "--platform", "local",
+                    sys.executable, "-m", "kaptain.worker", "--platform", self.platform,
                     "--address", self.address, "--task-queue", self.task_queue,
-                    "--home", str(self.home),
+                    "--home", str(self.home), *self.extra_args,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "KAPTAIN_HOME": str(self.home)},
+                env={**os.environ, "KAPTAIN_HOME": str(self.home), **self.env},
             )  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from registry import DOCKER_MANIFEST, LocalRegistry, new_ca_pem
 
 from kaptain.activities.kubernetes.registry import (
     DOCKER_HUB_REGISTRY,
@@ -21,7 +22,6 @@ from kaptain.activities.kubernetes.registry import (
     split_image,
 )
 from kaptain.stack.temporal_server import free_port
-from registry import DOCKER_MANIFEST, OCI_MANIFEST, LocalRegistry, new_ca_pem
 
 CHECKSUM = "0f" * 32
 
@@ -56,14 +56,23 @@ def registry(
     registry.stop()
 
 
-def client(registry: LocalRegistry, **changes: str | None) -> RegistryClient:
-    options: dict[str, str | None] = {
-        "username": registry.username,
-        "password": registry.password,
-        "ca_pem": registry.ca_pem,
-    }
-    options.update(changes)
-    return RegistryClient(registry.url, **options)
+_SAME = "same"
+
+
+def client(
+    registry: LocalRegistry,
+    *,
+    username: str | None = _SAME,
+    password: str | None = _SAME,
+    ca_pem: str | None = _SAME,
+) -> RegistryClient:
+    """A client of ``registry`` with its credentials and CA, unless told otherwise."""
+    return RegistryClient(
+        registry.url,
+        username=registry.username if username == _SAME else username,
+        password=registry.password if password == _SAME else password,
+        ca_pem=registry.ca_pem if ca_pem == _SAME else ca_pem,
+    )
 
 
 @pytest.mark.parametrize(
@@ -99,9 +108,11 @@ def test_a_missing_tag_or_repository_is_none(
 def test_a_wrong_password_is_a_permanent_error_naming_registry_and_repository(
     registry: LocalRegistry,
 ) -> None:
-    with client(registry, password="wrong") as registry_client:  # noqa: S106
-        with pytest.raises(RegistryAuthError) as raised:
-            registry_client.image_labels("dev/mnist", "oci")
+    with (
+        client(registry, password="wrong") as registry_client,
+        pytest.raises(RegistryAuthError) as raised,
+    ):
+        registry_client.image_labels("dev/mnist", "oci")
     error = raised.value
     assert isinstance(error, PermanentRegistryError)
     assert not error.retryable
@@ -112,9 +123,11 @@ def test_a_wrong_password_is_a_permanent_error_naming_registry_and_repository(
 
 
 def test_no_credentials_is_an_auth_error(registry: LocalRegistry) -> None:
-    with client(registry, username=None, password=None) as registry_client:
-        with pytest.raises(RegistryAuthError, match=registry.host):
-            registry_client.image_labels("dev/mnist", "oci")
+    with (
+        client(registry, username=None, password=None) as registry_client,
+        pytest.raises(RegistryAuthError, match=registry.host),
+    ):
+        registry_client.image_labels("dev/mnist", "oci")
 
 
 def test_credentials_come_from_the_docker_config(registry: LocalRegistry) -> None:
@@ -128,9 +141,11 @@ def test_credentials_come_from_the_docker_config(registry: LocalRegistry) -> Non
 
 def test_an_untrusted_ca_is_a_permanent_tls_error(registry: LocalRegistry) -> None:
     for ca_pem in (new_ca_pem(), None):  # another CA; only the public CAs
-        with client(registry, ca_pem=ca_pem) as registry_client:
-            with pytest.raises(RegistryTLSError) as raised:
-                registry_client.image_labels("dev/mnist", "oci")
+        with (
+            client(registry, ca_pem=ca_pem) as registry_client,
+            pytest.raises(RegistryTLSError) as raised,
+        ):
+            registry_client.image_labels("dev/mnist", "oci")
         assert not raised.value.retryable
         assert "CERTIFICATE_VERIFY_FAILED" in str(raised.value)
         assert registry.host in str(raised.value)
@@ -143,9 +158,11 @@ def test_an_invalid_ca_is_rejected_at_once() -> None:
 
 def test_a_registry_that_is_down_is_a_temporary_error() -> None:
     host = f"127.0.0.1:{free_port()}"
-    with RegistryClient(host, username="u", password="p", timeout=2) as registry_client:
-        with pytest.raises(TemporaryRegistryError) as raised:
-            registry_client.image_labels("dev/mnist", "oci")
+    with (
+        RegistryClient(host, username="u", password="p", timeout=2) as registry_client,
+        pytest.raises(TemporaryRegistryError) as raised,
+    ):
+        registry_client.image_labels("dev/mnist", "oci")
     assert raised.value.retryable
     assert (raised.value.registry, raised.value.repository) == (host, "dev/mnist")
     assert "Connection refused" in str(raised.value)
@@ -164,9 +181,11 @@ def test_the_bearer_flow_asks_for_pull_scope_and_maps_token_service_failures(
             assert token_service.requests[-1]["scope"] == ["repository:dev/mnist:pull"]
             assert token_service.requests[-1]["service"] == ["kaptain-test-registry"]
         token_service.fail_with = 503
-        with client(registry) as registry_client:
-            with pytest.raises(TemporaryRegistryError, match="token service"):
-                registry_client.image_labels("dev/mnist", "v1")
+        with (
+            client(registry) as registry_client,
+            pytest.raises(TemporaryRegistryError, match="token service"),
+        ):
+            registry_client.image_labels("dev/mnist", "v1")
     finally:
         registry.stop()
 

@@ -206,7 +206,8 @@ def replicas_of(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def container_of(replica: dict[str, Any]) -> dict[str, Any]:
-    return replica["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
+    container: dict[str, Any] = replica["template"]["spec"]["containers"][0]
+    return container
 
 
 # --- training jobs ------------------------------------------------------------------------

@@ -58,6 +58,17 @@ def job_kind(framework: str) -> JobKind:
     return JobKind.TENSORFLOW if framework == "tensorflow" else JobKind.PYTORCH
 
 
+def job_name(model_id: str, revision: str) -> str:
+    """``<model slug>-<revision[:8]>``, always starting with a letter.
+
+    The Training Operator names Services after the job, and Service names must.
+    """
+    slug = model_slug(model_id)[:40].rstrip("-")
+    if not slug[0].isalpha():
+        slug = f"job-{slug}"[:40].rstrip("-")
+    return f"{slug}-{revision[:8]}"
+
+
 def as_flags(values: dict[str, str]) -> list[str]:
     """``{"--lr": "0.1"}`` -> ``["--lr=0.1"]``; a key without dashes gets ``--``."""
     flags = []
@@ -183,7 +194,7 @@ class TrainModelWorkflow:
     def _job_spec(train: TrainInput, revision: str, image: BuildResult) -> JobSpec:
         base = train.storage.base_uri.rstrip("/")
         return JobSpec(
-            name=f"{model_slug(train.model_id)[:40].rstrip('-')}-{revision[:8]}",
+            name=job_name(train.model_id, revision),
             namespace=train.namespace,
             kind=job_kind(train.framework),
             model_id=train.model_id,

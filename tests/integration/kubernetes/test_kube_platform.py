@@ -1,0 +1,132 @@
+"""Build and train on the Kubernetes platform: SDK -> Temporal -> worker -> API emulator.
+
+The emulator validates every custom resource against the real CRD schemas on create (a
+manifest that does not match is rejected with 422, failing the run), runs Kaniko and the
+trainer as real local processes, and records every request for the RBAC check.
+"""
+
+from __future__ import annotations
+
+import _thread
+import threading
+from typing import Any
+
+import pytest
+from conftest import KubeStack
+
+from harness import wait_for
+from kaptain.activities.kubernetes.permissions import USER_PERMISSIONS, WORKER_PERMISSIONS
+from kaptain.activities.kubernetes.registry import RegistryClient
+from kaptain.exceptions import WorkloadDeploymentError
+
+
+def permissions_used(stack: KubeStack) -> set[tuple[str, str, str]]:
+    return {(r.group, r.resource, r.verb) for r in stack.emulator.requests}
+
+
+def granted(table: dict[tuple[str, str], frozenset[str]]) -> set[tuple[str, str, str]]:
+    return {(group, resource, verb) for (group, resource), verbs in table.items() for verb in verbs}
+
+
+def test_build_and_train_end_to_end(kube: KubeStack, capsys: pytest.CaptureFixture[str]) -> None:
+    model = kube.model()
+    assert model.train(workers=2, hyperparameters={"--epochs": 3, "--lr": 0.25})
+    out = capsys.readouterr().out
+    assert "built and published" in out
+    assert model.metrics is not None
+    assert model.metrics["accuracy"]["latest"] == 0.75
+    assert model.model_uri == f"s3://kaptain/models/dev/tiny/trained/{model.revision}"
+
+    # the PyTorchJob ran to Succeeded and is kept for troubleshooting; nothing else is left
+    [job] = kube.emulator.objects("pytorchjobs", "default")
+    conditions = [c["type"] for c in job["status"]["conditions"]]
+    assert conditions[0] == "Created" and conditions[-1] == "Succeeded"
+    assert job["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kaptain"
+    assert kube.emulator.objects("secrets", "default") == []  # deleted when the run ended
+    assert kube.emulator.objects("jobs", "default") == []  # the Kaniko Job is cleaned up
+
+    # the image is in the registry with its checksum label
+    with RegistryClient(kube.registry.url, username=kube.registry.username,
+                        password=kube.registry.password, ca_pem=kube.registry.ca_pem) as client:  # fmt: skip
+        labels = client.image_labels("kaptain/tiny", model.image.rsplit(":", 1)[1])
+    assert labels is not None and len(labels["checksum"]) == 64
+
+    # the same contents are not built again
+    assert kube.model().build()
+    assert "Skipping the build" in capsys.readouterr().out
+
+    # RBAC: the worker used exactly what its Role grants (plus the SDK's Secret staging)
+    used = permissions_used(kube)
+    assert used <= granted(WORKER_PERMISSIONS) | granted(USER_PERMISSIONS)
+    assert ("kubeflow.org", "pytorchjobs", "watch") in used
+
+
+def test_failed_replica_reports_its_log(kube: KubeStack, capsys: pytest.CaptureFixture[str]) -> None:
+    model = kube.model()
+    assert model.train(workers=2, hyperparameters={"--fail-rank": 1}) is False
+    out = capsys.readouterr().out
+    assert "out of cheese" in out
+    assert kube.emulator.objects("secrets", "default") == []
+
+
+def test_unschedulable_workload_raises(kube: KubeStack) -> None:
+    model = kube.model()
+    with pytest.raises(WorkloadDeploymentError, match="unschedulable|FailedScheduling"):
+        model.train(workers=1, gpus=1, hyperparameters={"--epochs": 1})
+    assert kube.emulator.objects("secrets", "default") == []
+
+
+def test_api_faults_are_retried_to_exactly_one_job(kube: KubeStack) -> None:
+    faults = kube.emulator.faults
+    faults.add(verb="create", resource="pytorchjobs", status=500, times=1)
+    faults.add(verb="create", resource="pytorchjobs", status=429, times=1, retry_after=1)
+    faults.add(verb="watch", resource="pytorchjobs", status=410, times=1)
+    faults.add(verb="get", resource="pods/log", drop_connection=True, times=1)
+    model = kube.model()
+    assert model.train(workers=1, hyperparameters={"--epochs": 2})
+    assert len(kube.emulator.objects("pytorchjobs", "default")) == 1
+    assert kube.emulator.objects("secrets", "default") == []
+
+
+def test_cancel_removes_the_job_and_its_secrets(kube: KubeStack) -> None:
+    model = kube.model()
+
+    def interrupt_when_running() -> None:
+        wait_for(lambda: _running_pods(kube) >= 1, 120)
+        _thread.interrupt_main()
+
+    thread = threading.Thread(target=interrupt_when_running)
+    thread.start()
+    with pytest.raises(KeyboardInterrupt):
+        model.train(workers=2, hyperparameters={"--sleep": 120})
+    thread.join()
+    assert kube.emulator.objects("pytorchjobs", "default") == []
+    assert kube.emulator.objects("secrets", "default") == []
+
+
+def test_worker_sigkill_adopts_the_same_job(kube: KubeStack) -> None:
+    model = kube.model()
+    outcome: dict[str, Any] = {}
+    caller = threading.Thread(
+        target=lambda: outcome.setdefault(
+            "ok", model.train(workers=2, hyperparameters={"--epochs": 2, "--sleep": 6})
+        )
+    )
+    caller.start()
+    wait_for(lambda: _running_pods(kube) >= 2, 120)
+    kube.worker.kill()
+    kube.worker.start()
+    caller.join(180)
+    assert outcome == {"ok": True}
+    assert len(kube.emulator.objects("pytorchjobs", "default")) == 1
+    assert kube.emulator.objects("secrets", "default") == []
+
+
+def _running_pods(kube: KubeStack) -> int:
+    pods = kube.emulator.objects("pods", "default")
+    return sum(
+        1
+        for p in pods
+        if (p.get("status") or {}).get("phase") == "Running"
+        and "training.kubeflow.org/job-name" in p["metadata"].get("labels", {})
+    )
