@@ -4,8 +4,10 @@ Set, then run ``make e2e`` (steps for kind in deploy/README.md):
 
 * ``KAPTAIN_E2E_KUBECONFIG`` -- kubeconfig of the cluster (namespace from
   ``KAPTAIN_E2E_NAMESPACE``, default ``default``);
-* ``KAPTAIN_E2E_IMAGE_PREFIX`` -- where Kaniko pushes, as pods see it (``kind-registry:5000/kaptain``);
-* ``KAPTAIN_E2E_REGISTRY_URL`` -- the same registry as this machine reaches it (``http://localhost:5001``);
+* ``KAPTAIN_E2E_IMAGE_PREFIX`` -- where Kaniko pushes, as pods see it
+  (``kind-registry:5000/kaptain``);
+* ``KAPTAIN_E2E_REGISTRY_URL`` -- the same registry as this machine reaches it
+  (``http://localhost:5001``);
 * ``KAPTAIN_E2E_BASE_IMAGE`` -- a base image with Python and the kaptain package
   (``docker build -f deploy/Dockerfile`` gives one);
 * ``KAPTAIN_E2E_S3_ENDPOINT``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` -- MinIO or

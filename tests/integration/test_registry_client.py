@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from registry import DOCKER_MANIFEST, LocalRegistry, new_ca_pem
 
 from kaptain.activities.kubernetes.registry import (
     DOCKER_HUB_REGISTRY,
@@ -22,6 +21,7 @@ from kaptain.activities.kubernetes.registry import (
     split_image,
 )
 from kaptain.stack.temporal_server import free_port
+from registry import DOCKER_MANIFEST, LocalRegistry, new_ca_pem
 
 CHECKSUM = "0f" * 32
 

@@ -4,6 +4,8 @@ and from the HTTP handler: create, get, list, update, patch, delete, status, pod
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import json
 import threading
 from collections.abc import Iterator
@@ -46,7 +48,13 @@ def _status_success(rt: ResourceType, obj: JSON) -> JSON:
     details = {"name": obj["metadata"]["name"], "kind": rt.plural, "uid": obj["metadata"]["uid"]}
     if rt.group:
         details["group"] = rt.group
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": details,
+    }
 
 
 class ApiServer:
@@ -61,7 +69,12 @@ class ApiServer:
     """
 
     def __init__(
-        self, store: ObjectStore, validator: Validator, logs: LogBook, *, auto_namespaces: bool = True
+        self,
+        store: ObjectStore,
+        validator: Validator,
+        logs: LogBook,
+        *,
+        auto_namespaces: bool = True,
     ) -> None:
         self.store = store
         self.validator = validator
@@ -86,14 +99,22 @@ class ApiServer:
         return created
 
     def _namespace_contents(self, name: str) -> None:
-        account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": name}}
+        account = {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": "default", "namespace": name},
+        }
         root_ca = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": {"name": "kube-root-ca.crt", "namespace": name},
             "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\nkubeemu\n-----END CERTIFICATE-----\n"},
         }
-        for rt, obj in ((SERVICE_ACCOUNTS, account), (CONFIG_MAPS, root_ca)):
+        seeds: list[tuple[ResourceType, JSON]] = [
+            (SERVICE_ACCOUNTS, account),
+            (CONFIG_MAPS, root_ca),
+        ]
+        for rt, obj in seeds:
             if self.store.get(rt, name, obj["metadata"]["name"]) is None:
                 self.store.insert(rt, obj)
 
@@ -106,7 +127,7 @@ class ApiServer:
             raise not_found(rt, name)
         return obj
 
-    def list(
+    def list_objects(
         self,
         rt: ResourceType,
         namespace: str | None,
@@ -139,26 +160,35 @@ class ApiServer:
             for obj in page:
                 obj.pop("apiVersion", None)
                 obj.pop("kind", None)
-        return {"kind": f"{rt.kind}List", "apiVersion": rt.api_version, "metadata": list_meta, "items": page}
+        return {
+            "kind": f"{rt.kind}List",
+            "apiVersion": rt.api_version,
+            "metadata": list_meta,
+            "items": page,
+        }
 
     # -- writes ---------------------------------------------------------------------------
 
     def _check_identity(self, rt: ResourceType, namespace: str | None, body: JSON) -> None:
         if not isinstance(body, dict):
-            raise bad_request(f"the body of the request must be a JSON object describing a {rt.kind}")
+            raise bad_request(
+                f"the body of the request must be a JSON object describing a {rt.kind}"
+            )
         api_version = body.setdefault("apiVersion", rt.api_version)
         kind = body.setdefault("kind", rt.kind)
         if (api_version, kind) != (rt.api_version, rt.kind):
             raise bad_request(
-                f'the API version in the data ({api_version}) does not match the expected API '
-                f"version ({rt.api_version})" if api_version != rt.api_version else
-                f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})"
-            )  # fmt: skip
+                f"the API version in the data ({api_version}) does not match the expected API "
+                f"version ({rt.api_version})"
+                if api_version != rt.api_version
+                else f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})"
+            )
         metadata = meta(body)
         if rt.namespaced:
             if metadata.get("namespace") and metadata["namespace"] != namespace:
                 raise bad_request(
-                    "the namespace of the provided object does not match the namespace sent on the request"
+                    "the namespace of the provided object does not match the namespace sent on "
+                    "the request"
                 )
             metadata["namespace"] = namespace
         else:
@@ -182,8 +212,16 @@ class ApiServer:
             if metadata.get("generateName"):
                 metadata["name"] = f"{metadata['generateName']}{random_suffix()}"
             else:
-                raise invalid(rt, "", [("metadata.name", "Required value: name or generateName is required")])
-        for field in ("resourceVersion", "creationTimestamp", "deletionTimestamp", "generation", "selfLink"):
+                raise invalid(
+                    rt, "", [("metadata.name", "Required value: name or generateName is required")]
+                )
+        for field in (
+            "resourceVersion",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "generation",
+            "selfLink",
+        ):
             metadata.pop(field, None)
         metadata["uid"] = new_uid()
         if rt.has_status:
@@ -214,7 +252,8 @@ class ApiServer:
             raise forbidden(
                 rt,
                 obj["metadata"]["name"],
-                f'error looking up service account {namespace}/{account}: serviceaccount "{account}" not found',
+                f"error looking up service account {namespace}/{account}: serviceaccount "
+                f'"{account}" not found',
             )
 
     def update(
@@ -233,7 +272,8 @@ class ApiServer:
         self._check_identity(rt, namespace, body)
         if meta(body).get("name") not in (None, name):
             raise bad_request(
-                f"the name of the object ({meta(body).get('name')}) does not match the name on the URL ({name})"
+                f"the name of the object ({meta(body).get('name')}) does not match the name on "
+                f"the URL ({name})"
             )
         meta(body)["name"] = name
         old = self.get(rt, namespace, name)
@@ -243,7 +283,8 @@ class ApiServer:
         if uid and uid != old["metadata"]["uid"]:
             raise ApiError(
                 409,
-                f"Precondition failed: UID in precondition: {uid}, UID in object meta: {old['metadata']['uid']}",
+                f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
+                f"{old['metadata']['uid']}",
                 reason="Conflict",
             )
         if subresource == "status":
@@ -281,8 +322,10 @@ class ApiServer:
         field_manager: str | None = None,
     ) -> tuple[JSON, list[str]]:
         """PATCH with merge, JSON, strategic-merge (built-ins) or apply patches."""
-        kind = content_type.split(";")[0].strip().lower()
-        accepted = [JSON_PATCH, MERGE_PATCH, APPLY_PATCH] + ([] if rt.custom else [STRATEGIC_MERGE_PATCH])
+        kind = content_type.split(";", maxsplit=1)[0].strip().lower()
+        accepted = [JSON_PATCH, MERGE_PATCH, APPLY_PATCH] + (
+            [] if rt.custom else [STRATEGIC_MERGE_PATCH]
+        )
         if kind not in accepted:
             raise ApiError(
                 415,
@@ -290,21 +333,26 @@ class ApiServer:
                 + ", ".join(accepted),
             )
         try:
-            document: Any = yaml.safe_load(body) if kind == APPLY_PATCH else json.loads(body or b"null")
+            document: Any = (
+                yaml.safe_load(body) if kind == APPLY_PATCH else json.loads(body or b"null")
+            )
         except (ValueError, yaml.YAMLError) as error:
             raise bad_request(f"error decoding patch: {error}") from error
         if kind == APPLY_PATCH:
             if not field_manager:
                 raise ApiError(
                     422,
-                    'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+                    'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is '
+                    "required for apply patch",
                     reason="Invalid",
                 )
             if self.store.get(rt, namespace, name) is None:
                 if not isinstance(document, dict):
                     raise bad_request("apply patch must be an object")
                 meta(document).setdefault("name", name)
-                return self.create(rt, namespace, document, dry_run=dry_run, field_validation=field_validation)
+                return self.create(
+                    rt, namespace, document, dry_run=dry_run, field_validation=field_validation
+                )
         current = self.get(rt, namespace, name)
         try:
             if kind == JSON_PATCH:
@@ -314,13 +362,20 @@ class ApiServer:
             else:
                 patched = merge_patch(current, document)
         except PatchError as error:
-            raise ApiError(422, f"the server rejected our request due to an error in our request: {error}") from error
+            raise ApiError(
+                422, f"the server rejected our request due to an error in our request: {error}"
+            ) from error
         if not isinstance(patched, dict):
             raise bad_request("a patch must produce an object")
         return self.update(
-            rt, namespace, name, patched, subresource=subresource, dry_run=dry_run,
+            rt,
+            namespace,
+            name,
+            patched,
+            subresource=subresource,
+            dry_run=dry_run,
             field_validation=field_validation,
-        )  # fmt: skip
+        )
 
     def delete(
         self, rt: ResourceType, namespace: str | None, name: str, options: JSON | None = None
@@ -334,7 +389,8 @@ class ApiServer:
             if wanted and wanted != obj["metadata"].get(field):
                 raise ApiError(
                     409,
-                    f"Precondition failed: {field} in precondition: {wanted}, {field} in object meta: "
+                    f"Precondition failed: {field} in precondition: {wanted}, {field} in object "
+                    "meta: "
                     f"{obj['metadata'].get(field)}",
                     reason="Conflict",
                 )
@@ -356,7 +412,9 @@ class ApiServer:
             return gone, warnings
         return (gone if rt.kind == "Pod" else _status_success(rt, gone)), warnings
 
-    def remove_cascading(self, rt: ResourceType, namespace: str | None, name: str, policy: str) -> JSON:
+    def remove_cascading(
+        self, rt: ResourceType, namespace: str | None, name: str, policy: str
+    ) -> JSON:
         """Removes an object and handles its dependents (ownerReferences) per ``policy``."""
         with self.store.lock:
             obj = self.get(rt, namespace, name)
@@ -366,23 +424,23 @@ class ApiServer:
                     if other.namespaced:
                         for item in self.store.items(other, name):
                             self._remove_quietly(other, name, item["metadata"]["name"])
-            for dep_rt, dependent in self.store.dependents(uid, namespace if rt.namespaced else None):
+            for dep_rt, dependent in self.store.dependents(
+                uid, namespace if rt.namespaced else None
+            ):
                 dep_ns = dependent["metadata"].get("namespace")
                 dep_name = dependent["metadata"]["name"]
                 if policy == "Orphan":
-                    self.store.mutate(dep_rt, dep_ns, dep_name, lambda o, u=uid: _strip_owner(o, u))
+                    self.store.mutate(
+                        dep_rt, dep_ns, dep_name, functools.partial(_strip_owner, uid=uid)
+                    )
                 else:
-                    try:
+                    with contextlib.suppress(ApiError):
                         self.remove_cascading(dep_rt, dep_ns, dep_name, policy)
-                    except ApiError:
-                        pass
             return self.store.remove(rt, namespace, name)
 
     def _remove_quietly(self, rt: ResourceType, namespace: str, name: str) -> None:
-        try:
+        with contextlib.suppress(ApiError):
             self.store.remove(rt, namespace, name)
-        except ApiError:
-            pass
 
     def delete_collection(
         self,
@@ -394,10 +452,14 @@ class ApiServer:
         options: JSON | None = None,
     ) -> JSON:
         """DELETE on a collection."""
-        listing = self.list(rt, namespace, label_selector=label_selector, field_selector=field_selector)
+        listing = self.list_objects(
+            rt, namespace, label_selector=label_selector, field_selector=field_selector
+        )
         for item in listing["items"]:
             try:
-                self.delete(rt, item["metadata"].get("namespace"), item["metadata"]["name"], options)
+                self.delete(
+                    rt, item["metadata"].get("namespace"), item["metadata"]["name"], options
+                )
             except ApiError as error:
                 if error.code != 404:
                     raise
@@ -415,7 +477,7 @@ class ApiServer:
         tail_lines: int | None = None,
         timestamps: bool = False,
         limit_bytes: int | None = None,
-    ) -> bytes | Iterator[bytes]:
+    ) -> bytes | Iterator[bytes | None]:
         """The log of one container: bytes, or an iterator when following."""
         pod = self.get(PODS, namespace, name)
         names = [c["name"] for c in pod["spec"].get("containers", [])]
@@ -423,17 +485,27 @@ class ApiServer:
         if container is None:
             if len(names) != 1:
                 raise bad_request(
-                    f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]"
-                    + (f" or one of the init containers: [{' '.join(init_names)}]" if init_names else "")
+                    f"a container name must be specified for pod {name}, choose one of: "
+                    f"[{' '.join(names)}]"
+                    + (
+                        f" or one of the init containers: [{' '.join(init_names)}]"
+                        if init_names
+                        else ""
+                    )
                 )
             container = names[0]
         if container not in names and container not in init_names:
             raise bad_request(f"container {container} is not valid for pod {name}")
         log = self.logs.find(namespace, name, container)
         if log is None or log.uid != pod["metadata"]["uid"]:
-            raise bad_request(f'container "{container}" in pod "{name}" is waiting to start: {_waiting(pod, container)}')
+            raise bad_request(
+                f'container "{container}" in pod "{name}" is waiting to start: '
+                f"{_waiting(pod, container)}"
+            )
         if follow:
-            return log.follow(self.stopping, tail_lines=tail_lines, timestamps=timestamps, limit_bytes=limit_bytes)
+            return log.follow(
+                self.stopping, tail_lines=tail_lines, timestamps=timestamps, limit_bytes=limit_bytes
+            )
         return log.read(tail_lines=tail_lines, timestamps=timestamps, limit_bytes=limit_bytes)
 
 
@@ -447,7 +519,10 @@ def _strip_owner(obj: JSON, uid: str) -> JSON:
 
 
 def _waiting(pod: JSON, container: str) -> str:
-    statuses = [*(pod.get("status") or {}).get("containerStatuses", []), *(pod.get("status") or {}).get("initContainerStatuses", [])]
+    statuses = [
+        *(pod.get("status") or {}).get("containerStatuses", []),
+        *(pod.get("status") or {}).get("initContainerStatuses", []),
+    ]
     for status in statuses:
         if status.get("name") == container:
             reason = ((status.get("state") or {}).get("waiting") or {}).get("reason")

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 class RequestRecord:
     """One request as the API server's authorizer sees it, plus the answer's code.
 
-    ``code`` is 0 when the connection was dropped without an answer. Non-resource requests
-    (discovery, ``/version``) have ``resource == ""`` and their ``path``.
+    ``code`` is 0 when the connection was dropped without an answer.
     """
 
     verb: str
@@ -34,16 +33,23 @@ class RequestRecord:
 
 
 class AuditLog(list[RequestRecord]):
-    """A thread-safe list of :class:`RequestRecord` with RBAC-oriented helpers."""
+    """A thread-safe list of the resource requests (what RBAC rules are about), with helpers.
+
+    Requests for non-resource paths — discovery (``/api``, ``/apis/...``), ``/version``,
+    health checks and unknown paths — go to :attr:`nonresource` instead, so
+    ``{(r.group, r.resource, r.verb) for r in emu.requests}`` is exactly what a Role must grant.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()
+        self.nonresource: list[RequestRecord] = []
+        """Discovery, version, health and unknown-path requests (``resource == ""``)."""
 
     def record(self, entry: RequestRecord) -> None:
-        """Appends one record."""
+        """Appends one record (to :attr:`nonresource` when it names no resource)."""
         with self._lock:
-            self.append(entry)
+            (self if entry.resource else self.nonresource).append(entry)
 
     def permissions(self, namespace: str | None = None) -> set[tuple[str, str, str]]:
         """The distinct ``(group, resource, verb)`` of resource requests (one namespace, or all)."""

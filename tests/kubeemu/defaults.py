@@ -70,12 +70,14 @@ def _default_job(obj: JSON) -> None:
     if uid and not spec.get("manualSelector") and "selector" not in spec:
         spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
         labels = template.setdefault("metadata", {}).setdefault("labels", {})
-        labels.update({
-            "batch.kubernetes.io/controller-uid": uid,
-            "batch.kubernetes.io/job-name": name,
-            "controller-uid": uid,
-            "job-name": name,
-        })  # fmt: skip
+        labels.update(
+            {
+                "batch.kubernetes.io/controller-uid": uid,
+                "batch.kubernetes.io/job-name": name,
+                "controller-uid": uid,
+                "job-name": name,
+            }
+        )
 
 
 def _default_secret(obj: JSON) -> None:

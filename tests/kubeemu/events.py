@@ -58,7 +58,10 @@ class EventRecorder:
                 {
                     "apiVersion": "v1",
                     "kind": "Event",
-                    "metadata": {"name": f"{metadata['name']}.{time.time_ns():x}", "namespace": namespace},
+                    "metadata": {
+                        "name": f"{metadata['name']}.{time.time_ns():x}",
+                        "namespace": namespace,
+                    },
                     "involvedObject": {k: v for k, v in involved.items() if v is not None},
                     "reason": reason,
                     "message": message,

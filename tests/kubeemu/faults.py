@@ -36,7 +36,9 @@ class FaultRule:
     hits: int = 0
     """How many requests this rule has answered."""
 
-    def matches(self, verb: str, group: str, resource: str, namespace: str | None, name: str | None) -> bool:
+    def matches(
+        self, verb: str, group: str, resource: str, namespace: str | None, name: str | None
+    ) -> bool:
         """Whether a request is one this rule targets (ignores ``times``)."""
         checks = (
             (self.verb, verb),
@@ -73,10 +75,19 @@ class Faults:
     ) -> FaultRule:
         """Appends a rule; rules are tried in order and consumed by count."""
         rule = FaultRule(
-            verb=verb, resource=resource, name=name, namespace=namespace, group=group,
-            status=status, times=times, retry_after=retry_after, delay=delay,
-            drop_connection=drop_connection, message=message, reason=reason,
-        )  # fmt: skip
+            verb=verb,
+            resource=resource,
+            name=name,
+            namespace=namespace,
+            group=group,
+            status=status,
+            times=times,
+            retry_after=retry_after,
+            delay=delay,
+            drop_connection=drop_connection,
+            message=message,
+            reason=reason,
+        )
         with self._lock:
             self.rules.append(rule)
         return rule

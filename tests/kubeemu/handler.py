@@ -3,6 +3,7 @@ followed logs) that routes requests, applies fault rules, audits, and calls the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import select
@@ -52,12 +53,12 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._conn_lock = threading.Lock()
 
-    def process_request(self, request: Any, client_address: Any) -> None:  # noqa: D102
+    def process_request(self, request: Any, client_address: Any) -> None:
         with self._conn_lock:
             self._connections.add(request)
         super().process_request(request, client_address)
 
-    def shutdown_request(self, request: Any) -> None:  # noqa: D102
+    def shutdown_request(self, request: Any) -> None:
         with self._conn_lock:
             self._connections.discard(request)
         super().shutdown_request(request)
@@ -67,10 +68,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         with self._conn_lock:
             connections = list(self._connections)
         for conn in connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def _flag(value: str | None) -> bool:
@@ -93,28 +92,35 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kubeemu/1.0"
     server: EmulatorHTTPServer
+    _record: RequestRecord
+    _recorded: bool = False
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def setup(self) -> None:
+        """No Nagle delay: headers and body go out as separate writes."""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
         """Routes the access log to the ``kubeemu`` logger at DEBUG."""
         logger.debug("%s " + format, self.address_string(), *args)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         """GET."""
         self._handle()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         """POST."""
         self._handle()
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         """PUT."""
         self._handle()
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         """PATCH."""
         self._handle()
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         """DELETE."""
         self._handle()
 
@@ -138,8 +144,15 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send_json(self, code: int, body: Any, headers: dict[str, str] | None = None, warnings: list[str] | None = None) -> None:
+    def _send_json(
+        self,
+        code: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        warnings: list[str] | None = None,
+    ) -> None:
         data = json.dumps(body).encode()
+        self._audit(code)
         self.send_response(code, REASONS.get(code) if code >= 400 else None)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -152,6 +165,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _send_text(self, code: int, data: bytes) -> None:
+        self._audit(code)
         self.send_response(code)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(data)))
@@ -162,12 +176,13 @@ class Handler(BaseHTTPRequestHandler):
         try:
             readable, _, _ = select.select([self.connection], [], [], 0)
             if readable:
-                return self.connection.recv(1, socket.MSG_PEEK) == b""
+                return bool(self.connection.recv(1, socket.MSG_PEEK) == b"")
         except (OSError, ValueError):
             return True
         return False
 
     def _stream(self, content_type: str, chunks: Iterator[bytes | None]) -> None:
+        self._audit(200)
         self.send_response(200)
         self.send_header("Content-Type", content_type)
         self.send_header("Transfer-Encoding", "chunked")
@@ -190,26 +205,38 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- requests ---------------------------------------------------------------------------
 
-    def _audit(self, record: RequestRecord) -> None:
-        """Records a request once (streams are recorded when their answer starts)."""
+    def _audit(self, code: int | None = None) -> None:
+        """Records the request once, just before its answer goes out (or the socket closes)."""
+        if code is not None:
+            self._record.code = code
         if not self._recorded:
             self._recorded = True
-            self.ctx.audit.record(record)
+            self.ctx.audit.record(self._record)
 
     def _handle(self) -> None:
         self._recorded = False
         split = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         record = RequestRecord(
-            verb="", group="", resource="", namespace=None, name=None, method=self.command,
-            path=split.path, query=query, user_agent=self.headers.get("User-Agent", ""),
-        )  # fmt: skip
+            verb="",
+            group="",
+            resource="",
+            namespace=None,
+            name=None,
+            method=self.command,
+            path=split.path,
+            query=query,
+            user_agent=self.headers.get("User-Agent", ""),
+        )
+        self._record = record
         try:
             body = self._read_body()
             parsed = route(self.command, split.path, _flag(query.get("watch")), self.ctx.address)
             record.verb, record.group, record.resource = parsed.verb, parsed.group, parsed.resource
             record.namespace, record.name = parsed.namespace, parsed.name
-            rule = self.ctx.faults.take(parsed.verb, parsed.group, parsed.resource, parsed.namespace, parsed.name)
+            rule = self.ctx.faults.take(
+                parsed.verb, parsed.group, parsed.resource, parsed.namespace, parsed.name
+            )
             if rule is not None and self._fault(rule, parsed, record):
                 return
             record.code = 200
@@ -217,25 +244,24 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as error:
             record.code = error.code
             self._send_json(error.code, error.status(), error.headers)
-        except Exception as error:  # noqa: BLE001 (answered as a 500, as a server would)
+        except Exception as error:
             logger.exception("kubeemu: internal error on %s %s", self.command, self.path)
             record.code = 500
             status = ApiError(500, f"Internal error occurred: {error}").status()
             self._send_json(500, status)
         finally:
-            self._audit(record)
+            self._audit()
 
     def _fault(self, rule: FaultRule, parsed: Route, record: RequestRecord) -> bool:
         """Applies a fault; returns True when the request is answered (or dropped)."""
         if rule.delay:
             time.sleep(rule.delay)
         if rule.drop_connection:
-            record.fault, record.code = True, 0
+            record.fault = True
+            self._audit(0)
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return True
         if rule.status is None:
             return False
@@ -249,7 +275,9 @@ class Handler(BaseHTTPRequestHandler):
         if retry_after is None and rule.status in (429, 503):
             retry_after = 1
         if retry_after is not None:
-            headers["Retry-After"] = str(int(retry_after) if float(retry_after).is_integer() else retry_after)
+            headers["Retry-After"] = str(
+                int(retry_after) if float(retry_after).is_integer() else retry_after
+            )
         message = rule.message or {
             429: "Too many requests, please try again later.",
             409: "Operation cannot be fulfilled: the object has been modified (injected fault)",
@@ -258,7 +286,9 @@ class Handler(BaseHTTPRequestHandler):
         self._send_json(rule.status, error.status(), headers)
         return True
 
-    def _dispatch(self, parsed: Route, query: dict[str, str], body: bytes, record: RequestRecord) -> None:
+    def _dispatch(
+        self, parsed: Route, query: dict[str, str], body: bytes, record: RequestRecord
+    ) -> None:
         api = self.ctx.api
         if parsed.rt is None:
             if isinstance(parsed.document, str):
@@ -280,14 +310,16 @@ class Handler(BaseHTTPRequestHandler):
                 raise bad_request(f"resourceVersion: Invalid value: {since!r}")
             timeout = _int(query, "timeoutSeconds")
             events = watch_events(
-                api.store, rt, ns, wanted,
+                api.store,
+                rt,
+                ns,
+                wanted,
                 resource_version=query.get("resourceVersion"),
                 timeout=float(timeout) if timeout else self.ctx.default_watch_timeout,
-                stop=api.stopping, bookmarks=_flag(query.get("allowWatchBookmarks")),
+                stop=api.stopping,
+                bookmarks=_flag(query.get("allowWatchBookmarks")),
                 bookmark_interval=self.ctx.bookmark_interval,
-            )  # fmt: skip
-            record.code = 200
-            self._audit(record)
+            )
 
             def encoded() -> Iterator[bytes | None]:
                 for event in events:
@@ -296,45 +328,65 @@ class Handler(BaseHTTPRequestHandler):
             self._stream("application/json", encoded())
             return
         if verb == "list":
-            listing = api.list(
-                rt, ns, label_selector=query.get("labelSelector"),
-                field_selector=query.get("fieldSelector"), limit=_int(query, "limit"),
+            listing = api.list_objects(
+                rt,
+                ns,
+                label_selector=query.get("labelSelector"),
+                field_selector=query.get("fieldSelector"),
+                limit=_int(query, "limit"),
                 continue_token=query.get("continue"),
-            )  # fmt: skip
+            )
             self._send_json(200, listing)
         elif verb == "get" and sub == "log":
             assert ns is not None and name is not None
             result = api.pod_log(
-                ns, name, container=query.get("container"), follow=_flag(query.get("follow")),
-                tail_lines=_int(query, "tailLines"), timestamps=_flag(query.get("timestamps")),
+                ns,
+                name,
+                container=query.get("container"),
+                follow=_flag(query.get("follow")),
+                tail_lines=_int(query, "tailLines"),
+                timestamps=_flag(query.get("timestamps")),
                 limit_bytes=_int(query, "limitBytes"),
-            )  # fmt: skip
+            )
             if isinstance(result, bytes):
                 self._send_text(200, result)
             else:
-                record.code = 200
-                self._audit(record)
-                self._stream("text/plain", iter(result))
+                self._stream("text/plain", result)
         elif verb == "get":
             assert name is not None
             self._send_json(200, api.get(rt, ns, name))
         elif verb == "create":
-            obj, warnings = api.create(rt, ns, self._json(body), dry_run=dry_run, field_validation=validation)
+            obj, warnings = api.create(
+                rt, ns, self._json(body), dry_run=dry_run, field_validation=validation
+            )
             record.code = 201
             self._send_json(201, obj, warnings=warnings)
         elif verb == "update":
             assert name is not None
             obj, warnings = api.update(
-                rt, ns, name, self._json(body), subresource=sub, dry_run=dry_run, field_validation=validation
+                rt,
+                ns,
+                name,
+                self._json(body),
+                subresource=sub,
+                dry_run=dry_run,
+                field_validation=validation,
             )
             self._send_json(200, obj, warnings=warnings)
         elif verb == "patch":
             assert name is not None
             existed = api.store.get(rt, ns, name) is not None
             obj, warnings = api.patch(
-                rt, ns, name, body, self.headers.get("Content-Type", ""), subresource=sub,
-                dry_run=dry_run, field_validation=validation, field_manager=query.get("fieldManager"),
-            )  # fmt: skip
+                rt,
+                ns,
+                name,
+                body,
+                self.headers.get("Content-Type", ""),
+                subresource=sub,
+                dry_run=dry_run,
+                field_validation=validation,
+                field_manager=query.get("fieldManager"),
+            )
             record.code = 200 if existed else 201
             self._send_json(record.code, obj, warnings=warnings)
         elif verb == "delete":
@@ -343,17 +395,20 @@ class Handler(BaseHTTPRequestHandler):
             for key in ("propagationPolicy", "gracePeriodSeconds", "dryRun"):
                 if key in query:
                     options[key] = query[key]
-            result, warnings = api.delete(rt, ns, name, options)
-            self._send_json(200, result, warnings=warnings)
+            deleted, warnings = api.delete(rt, ns, name, options)
+            self._send_json(200, deleted, warnings=warnings)
         elif verb == "deletecollection":
             options = self._json(body) if body.strip() else {}
             if "propagationPolicy" in query:
                 options["propagationPolicy"] = query["propagationPolicy"]
-            result = api.delete_collection(
-                rt, ns, label_selector=query.get("labelSelector"),
-                field_selector=query.get("fieldSelector"), options=options,
-            )  # fmt: skip
-            self._send_json(200, result)
+            status = api.delete_collection(
+                rt,
+                ns,
+                label_selector=query.get("labelSelector"),
+                field_selector=query.get("fieldSelector"),
+                options=options,
+            )
+            self._send_json(200, status)
 
     @staticmethod
     def _json(body: bytes) -> JSON:

@@ -51,7 +51,7 @@ class ContainerLog:
     ) -> bytes:
         """A snapshot of the log."""
         with self.cond:
-            chosen = self.lines[self.start(tail_lines):]
+            chosen = self.lines[self.start(tail_lines) :]
         data = b"".join(_render(line, timestamps) for line in chosen)
         return data[:limit_bytes] if limit_bytes is not None else data
 
@@ -62,17 +62,20 @@ class ContainerLog:
         tail_lines: int | None = None,
         timestamps: bool = False,
         limit_bytes: int | None = None,
-    ) -> Iterator[bytes]:
-        """Lines as they arrive, until the container stops (or ``stop`` is set)."""
+    ) -> Iterator[bytes | None]:
+        """Lines as they arrive, until the container stops (or ``stop`` is set); ``None``
+        while nothing arrives for a while (lets the writer notice a gone client)."""
         index = self.start(tail_lines)
         sent = 0
         while not stop.is_set():
             with self.cond:
-                while index >= len(self.lines) and not self.closed and not stop.is_set():
-                    self.cond.wait(0.2)
+                if index >= len(self.lines) and not self.closed:
+                    self.cond.wait(0.5)
                 batch = self.lines[index:]
                 index += len(batch)
                 done = self.closed and index >= len(self.lines)
+            if not batch and not done:
+                yield None
             for line in batch:
                 chunk = _render(line, timestamps)
                 if limit_bytes is not None:

@@ -13,11 +13,20 @@ APPLY_PATCH = "application/apply-patch+yaml"
 
 # patchMergeKey of the list fields the Kubernetes API merges by key in strategic merge patch.
 _MERGE_KEYS: dict[str, str] = {
-    "containers": "name", "initContainers": "name", "ephemeralContainers": "name",
-    "env": "name", "volumes": "name", "imagePullSecrets": "name", "volumeMounts": "mountPath",
-    "ports": "containerPort", "conditions": "type", "ownerReferences": "uid",
-    "containerStatuses": "name", "initContainerStatuses": "name", "secrets": "name",
-}  # fmt: skip
+    "containers": "name",
+    "initContainers": "name",
+    "ephemeralContainers": "name",
+    "env": "name",
+    "volumes": "name",
+    "imagePullSecrets": "name",
+    "volumeMounts": "mountPath",
+    "ports": "containerPort",
+    "conditions": "type",
+    "ownerReferences": "uid",
+    "containerStatuses": "name",
+    "initContainerStatuses": "name",
+    "secrets": "name",
+}
 
 
 class PatchError(ValueError):

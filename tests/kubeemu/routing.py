@@ -54,7 +54,7 @@ def _discovery(parts: list[str], address: str) -> Any:
 
 def route(method: str, path: str, watch: bool, address: str) -> Route:
     """Parses a request path; raises a 404/405 :class:`ApiError` for what is not served."""
-    parts = [p for p in path.split("?")[0].split("/") if p]
+    parts = [p for p in path.split("?", maxsplit=1)[0].split("/") if p]
     if method == "GET":
         document = _discovery(parts, address)
         if document is not None:
@@ -92,8 +92,16 @@ def route(method: str, path: str, watch: bool, address: str) -> Route:
         ("DELETE", True): "deletecollection",
     }
     verb = verbs.get((method, collection))
-    if verb is None or (sub == "log" and method != "GET") or (collection and rt.namespaced
-                                                            and namespace is None and verb != "list"
-                                                            and verb != "watch"):
-        raise ApiError(405, f"the server does not allow this method on the requested resource")
+    if (
+        verb is None
+        or (sub == "log" and method != "GET")
+        or (
+            collection
+            and rt.namespaced
+            and namespace is None
+            and verb != "list"
+            and verb != "watch"
+        )
+    ):
+        raise ApiError(405, "the server does not allow this method on the requested resource")
     return Route(verb=verb, group=group, rt=rt, namespace=namespace, name=name, subresource=sub)

@@ -12,18 +12,36 @@ from kubeemu.util import JSON, get_path, labels_of
 
 _COMMON_FIELDS = frozenset({"metadata.name", "metadata.namespace"})
 FIELDS: dict[str, frozenset[str]] = {
-    "pods": frozenset({"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
-                       "spec.serviceAccountName", "status.phase", "status.podIP",
-                       "status.nominatedNodeName"}),
-    "events": frozenset({"involvedObject.kind", "involvedObject.namespace",
-                         "involvedObject.name", "involvedObject.uid",
-                         "involvedObject.apiVersion", "involvedObject.resourceVersion",
-                         "involvedObject.fieldPath", "reason", "reportingComponent",
-                         "source", "type"}),
+    "pods": frozenset(
+        {
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        }
+    ),
+    "events": frozenset(
+        {
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        }
+    ),
     "secrets": frozenset({"type"}),
     "namespaces": frozenset({"status.phase"}),
     "jobs": frozenset({"status.successful"}),
-}  # fmt: skip
+}
 """Field labels each resource supports besides ``metadata.name``/``metadata.namespace``."""
 
 
@@ -87,7 +105,9 @@ def selector_requirements(selector: JSON | None) -> list[Requirement]:
     """The requirements of a ``LabelSelector`` object (matchLabels + matchExpressions)."""
     if not selector:
         return []
-    result = [Requirement(k, "=", (str(v),)) for k, v in (selector.get("matchLabels") or {}).items()]
+    result = [
+        Requirement(k, "=", (str(v),)) for k, v in (selector.get("matchLabels") or {}).items()
+    ]
     ops = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
     for expr in selector.get("matchExpressions") or []:
         values = tuple(str(v) for v in expr.get("values") or ())
@@ -113,7 +133,7 @@ def parse_field_selector(text: str | None, resource: str) -> list[tuple[str, boo
             raise bad_request(f"invalid selector: {text!r}; can't understand {part!r}")
         field, op, value = match.groups()
         if field not in allowed:
-            raise bad_request(f'field label not supported: {field}')
+            raise bad_request(f"field label not supported: {field}")
         terms.append((field, op != "!=", value))
     return terms
 

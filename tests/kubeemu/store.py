@@ -30,7 +30,9 @@ def _spec_part(obj: JSON) -> JSON:
 
 def _without_rv(obj: JSON) -> JSON:
     copy = dict(obj)
-    copy["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
+    copy["metadata"] = {
+        k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"
+    }
     return copy
 
 
@@ -47,7 +49,7 @@ class ObjectStore:
         self._objects: dict[str, dict[tuple[str, str], JSON]] = {}
         self._types: dict[str, ResourceType] = {}
         self._history: list[Change] = []
-        self._subscribers: list[queue.SimpleQueue[Change]] = []
+        self._subscribers: list[queue.SimpleQueue[Change | None]] = []
 
     @property
     def resource_version(self) -> int:
@@ -134,7 +136,11 @@ class ObjectStore:
             return clone(new)
 
     def mutate(
-        self, rt: ResourceType, namespace: str | None, name: str, change: Callable[[JSON], JSON | None]
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        change: Callable[[JSON], JSON | None],
     ) -> JSON | None:
         """Atomic read-modify-write: ``change`` gets a copy and returns the new object (or
         ``None`` for no change). Returns the stored object, or ``None`` when it is gone."""
@@ -167,23 +173,26 @@ class ObjectStore:
                 return None
             return [c for c in self._history if c.rv > rv]
 
-    def subscribe(self) -> queue.SimpleQueue[Change]:
-        """A queue that receives every change from now on (for controllers)."""
-        subscriber: queue.SimpleQueue[Change] = queue.SimpleQueue()
+    def subscribe(self) -> queue.SimpleQueue[Change | None]:
+        """A queue that receives every change from now on (for controllers); ``None`` is a
+        wake-up call (see :meth:`wake`)."""
+        subscriber: queue.SimpleQueue[Change | None] = queue.SimpleQueue()
         with self.lock:
             self._subscribers.append(subscriber)
         return subscriber
 
-    def unsubscribe(self, subscriber: queue.SimpleQueue[Change]) -> None:
+    def unsubscribe(self, subscriber: queue.SimpleQueue[Change | None]) -> None:
         """Stops feeding a queue from :meth:`subscribe`."""
         with self.lock:
             if subscriber in self._subscribers:
                 self._subscribers.remove(subscriber)
 
     def wake(self) -> None:
-        """Wakes every waiting watch (used on shutdown)."""
+        """Wakes every waiting watch and subscriber (used on shutdown)."""
         with self.lock:
             self.changed.notify_all()
+            for subscriber in self._subscribers:
+                subscriber.put(None)
 
     def dependents(self, owner_uid: str, namespace: str | None) -> list[tuple[ResourceType, JSON]]:
         """Objects whose ownerReferences name ``owner_uid`` (same namespace, any type)."""

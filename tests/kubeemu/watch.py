@@ -74,7 +74,10 @@ def watch_events(
         with store.changed:
             changes = store.changes_after(last)
             if changes == []:
-                store.changed.wait(min(remaining, idle))
+                wait = min(remaining, idle)
+                if bookmarks:
+                    wait = max(0.0, min(wait, next_bookmark - time.monotonic()))
+                store.changed.wait(wait)
                 changes = store.changes_after(last)
             floor = store.history_floor
         if changes is None:
@@ -92,7 +95,11 @@ def watch_events(
             next_bookmark = time.monotonic() + bookmark_interval
             yield {
                 "type": "BOOKMARK",
-                "object": {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": str(last)}},
+                "object": {
+                    "kind": rt.kind,
+                    "apiVersion": rt.api_version,
+                    "metadata": {"resourceVersion": str(last)},
+                },
             }
         elif not sent:
             yield None

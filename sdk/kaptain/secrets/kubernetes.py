@@ -8,6 +8,7 @@ and the workflow deletes them when the action ends.
 from __future__ import annotations
 
 import base64
+import os
 from typing import Any
 
 from kaptain.constants import MANAGED_BY_LABEL, MANAGED_BY_VALUE, MODEL_ID_LABEL
@@ -50,11 +51,14 @@ class KubernetesSecretStore:
                 config.load_incluster_config()  # type: ignore[no-untyped-call]
                 api_client = client.ApiClient()
             else:
-                api_client = config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+                # KUBECONFIG is read now: the client reads it once, at its import.
+                path = kubeconfig or os.environ.get("KUBECONFIG") or None
+                api_client = config.new_client_from_config(config_file=path)  # type: ignore[no-untyped-call]
         except Exception as err:
             raise PlatformUnavailableException(
                 f"cannot load Kubernetes credentials to stage Secrets: {err}"
             ) from None
+        api_client.user_agent = "kaptain-sdk"
         self._core = client.CoreV1Api(api_client)
         self._namespace = namespace
 
@@ -85,8 +89,6 @@ class KubernetesSecretStore:
 
 
 def _in_cluster() -> bool:
-    import os
-
     return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not os.environ.get("KUBECONFIG")
 
 

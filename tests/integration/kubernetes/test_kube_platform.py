@@ -12,16 +12,16 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import KubeStack
 
 from harness import wait_for
 from kaptain.activities.kubernetes.permissions import USER_PERMISSIONS, WORKER_PERMISSIONS
 from kaptain.activities.kubernetes.registry import RegistryClient
 from kaptain.exceptions import WorkloadDeploymentError
+from kubestack import KubeStack
 
 
-def permissions_used(stack: KubeStack) -> set[tuple[str, str, str]]:
-    return {(r.group, r.resource, r.verb) for r in stack.emulator.requests}
+def permissions_used(stack: KubeStack, agent: str) -> set[tuple[str, str, str]]:
+    return {r.permission for r in stack.emulator.requests if r.user_agent.startswith(agent)}
 
 
 def granted(table: dict[tuple[str, str], frozenset[str]]) -> set[tuple[str, str, str]]:
@@ -31,8 +31,7 @@ def granted(table: dict[tuple[str, str], frozenset[str]]) -> set[tuple[str, str,
 def test_build_and_train_end_to_end(kube: KubeStack, capsys: pytest.CaptureFixture[str]) -> None:
     model = kube.model()
     assert model.train(workers=2, hyperparameters={"--epochs": 3, "--lr": 0.25})
-    out = capsys.readouterr().out
-    assert "built and published" in out
+    assert ("batch", "jobs", "create") in permissions_used(kube, "kaptain-worker")  # Kaniko
     assert model.metrics is not None
     assert model.metrics["accuracy"]["latest"] == 0.75
     assert model.model_uri == f"s3://kaptain/models/dev/tiny/trained/{model.revision}"
@@ -46,8 +45,10 @@ def test_build_and_train_end_to_end(kube: KubeStack, capsys: pytest.CaptureFixtu
     assert kube.emulator.objects("jobs", "default") == []  # the Kaniko Job is cleaned up
 
     # the image is in the registry with its checksum label
-    with RegistryClient(kube.registry.url, username=kube.registry.username,
-                        password=kube.registry.password, ca_pem=kube.registry.ca_pem) as client:  # fmt: skip
+    registry = kube.registry
+    with RegistryClient(
+        registry.url, username=registry.username, password=registry.password, ca_pem=registry.ca_pem
+    ) as client:
         labels = client.image_labels("kaptain/tiny", model.image.rsplit(":", 1)[1])
     assert labels is not None and len(labels["checksum"]) == 64
 
@@ -55,13 +56,18 @@ def test_build_and_train_end_to_end(kube: KubeStack, capsys: pytest.CaptureFixtu
     assert kube.model().build()
     assert "Skipping the build" in capsys.readouterr().out
 
-    # RBAC: the worker used exactly what its Role grants (plus the SDK's Secret staging)
-    used = permissions_used(kube)
-    assert used <= granted(WORKER_PERMISSIONS) | granted(USER_PERMISSIONS)
-    assert ("kubeflow.org", "pytorchjobs", "watch") in used
+    # RBAC: the worker stayed within its Role, the SDK within the user's
+    worker_used = permissions_used(kube, "kaptain-worker")
+    assert worker_used <= granted(WORKER_PERMISSIONS)
+    assert ("kubeflow.org", "pytorchjobs", "watch") in worker_used
+    sdk_used = permissions_used(kube, "kaptain-sdk")
+    assert ("", "secrets", "create") in sdk_used
+    assert sdk_used <= granted(USER_PERMISSIONS)
 
 
-def test_failed_replica_reports_its_log(kube: KubeStack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_failed_replica_reports_its_log(
+    kube: KubeStack, capsys: pytest.CaptureFixture[str]
+) -> None:
     model = kube.model()
     assert model.train(workers=2, hyperparameters={"--fail-rank": 1}) is False
     out = capsys.readouterr().out
@@ -71,7 +77,7 @@ def test_failed_replica_reports_its_log(kube: KubeStack, capsys: pytest.CaptureF
 
 def test_unschedulable_workload_raises(kube: KubeStack) -> None:
     model = kube.model()
-    with pytest.raises(WorkloadDeploymentError, match="unschedulable|FailedScheduling"):
+    with pytest.raises(WorkloadDeploymentError, match=r"unschedulable|FailedScheduling"):
         model.train(workers=1, gpus=1, hyperparameters={"--epochs": 1})
     assert kube.emulator.objects("secrets", "default") == []
 
@@ -84,6 +90,15 @@ def test_api_faults_are_retried_to_exactly_one_job(kube: KubeStack) -> None:
     faults.add(verb="get", resource="pods/log", drop_connection=True, times=1)
     model = kube.model()
     assert model.train(workers=1, hyperparameters={"--epochs": 2})
+    injected = [r.permission for r in kube.emulator.requests if r.fault]
+    assert sorted(injected) == sorted(
+        [
+            ("kubeflow.org", "pytorchjobs", "create"),
+            ("kubeflow.org", "pytorchjobs", "create"),
+            ("kubeflow.org", "pytorchjobs", "watch"),
+            ("", "pods/log", "get"),
+        ]
+    )  # every fault fired, and the run still ended well
     assert len(kube.emulator.objects("pytorchjobs", "default")) == 1
     assert kube.emulator.objects("secrets", "default") == []
 

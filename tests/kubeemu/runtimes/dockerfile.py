@@ -86,7 +86,9 @@ def parse_dockerfile(text: str, build_args: dict[str, str] | None = None) -> Ima
             name, _, default = rest.partition("=")
             variables[name] = args.get(name, default.strip('"'))
         elif keyword == "FROM":
-            config = ImageConfig(base=_substitute(rest.split()[0], variables), instructions=config.instructions)
+            config = ImageConfig(
+                base=_substitute(rest.split()[0], variables), instructions=config.instructions
+            )
         elif keyword == "LABEL":
             config.labels.update(_pairs(rest, {**variables, **config.env}))
         elif keyword == "ENV":

@@ -6,7 +6,8 @@ what Docker would run: the container ``command`` (else the Dockerfile ``ENTRYPOI
 ``args`` (else ``CMD`` when the entrypoint was not overridden). ``python``/``python3`` become
 this interpreter (``sys.executable``), so the trainer sees the test's virtual environment.
 Images no build produced run their ``command``/``args`` in an empty directory — handy for
-``python -c '...'`` test pods.
+``python -c '...'`` test pods; with ``args`` only, they run ``python -u <args>`` (as an
+``ENTRYPOINT ["python", "-u"]`` image would).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def python_runtime(ctx: RunContext) -> Command:
         env = {**record.env, **ctx.env}
         image_workdir = record.workdir
     else:
-        entry, rest = list(command or []), list(args or [])
+        entry = list(command) if command else (["python", "-u"] if args else [])
+        rest = list(args or [])
         cwd = ctx.pod_dir / "work" / name
         cwd.mkdir(parents=True, exist_ok=True)
         env = dict(ctx.env)

@@ -37,7 +37,9 @@ class Validator:
         self.crds_dir = Path(crds_dir)
         self.webhooks = webhooks
 
-    def decode(self, rt: ResourceType, obj: JSON, field_validation: str = "Warn") -> tuple[JSON, list[str]]:
+    def decode(
+        self, rt: ResourceType, obj: JSON, field_validation: str = "Warn"
+    ) -> tuple[JSON, list[str]]:
         """Structural checks; returns the pruned object and warnings. Raises 400 ApiErrors."""
         errors: list[str] = []
         unknown: list[str] = []
@@ -112,7 +114,9 @@ def validate_manifest(
         return [f"no resource serves apiVersion={obj.get('apiVersion')!r} kind={obj.get('kind')!r}"]
     validator = Validator(crds_dir or DEFAULT_CRDS_DIR, webhooks=webhooks)
     candidate = clone(obj)
-    if not (candidate.get("metadata") or {}).get("name") and (candidate.get("metadata") or {}).get("generateName"):
+    if not (candidate.get("metadata") or {}).get("name") and (candidate.get("metadata") or {}).get(
+        "generateName"
+    ):
         candidate["metadata"]["name"] = candidate["metadata"]["generateName"] + "xxxxx"
     try:
         candidate, warnings = validator.decode(rt, candidate)
@@ -120,8 +124,10 @@ def validate_manifest(
         return [error.message]
     problems = [w for w in warnings if strict]
     apply_defaults(rt, candidate)
-    problems += [f"{field}: {message}" if field else message for field, message in validator.causes(rt, candidate)]
+    problems += [
+        f"{field}: {message}" if field else message
+        for field, message in validator.causes(rt, candidate)
+    ]
     if webhooks:
         problems += [f"{f}: {m}" for f, m in training.check_training_job(candidate)]
     return problems
-

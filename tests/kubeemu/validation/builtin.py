@@ -18,10 +18,18 @@ from typing import Any
 
 from kubernetes import client
 
-_QUANTITY_MAPS = frozenset({"limits", "requests", "capacity", "allocatable", "overhead", "hard", "used"})
+_QUANTITY_MAPS = frozenset(
+    {"limits", "requests", "capacity", "allocatable", "overhead", "hard", "used"}
+)
 _QUANTITY_FIELDS = frozenset({"sizeLimit"})
 _QUANTITY = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$")
-_GO_TYPES = {"str": "string", "int": "int32", "bool": "bool", "float": "float64", "datetime": "Time"}
+_GO_TYPES = {
+    "str": "string",
+    "int": "int32",
+    "bool": "bool",
+    "float": "float64",
+    "datetime": "Time",
+}
 
 
 @dataclass
@@ -66,7 +74,10 @@ def _check(kind: str, value: Any, path: str, parent_key: str, out: DecodeResult)
         if not isinstance(value, list):
             out.errors.append(_mismatch(value, path, "[]" + kind[5:-1]))
             return value
-        return [_check(kind[5:-1], item, f"{path}[{i}]", parent_key, out) for i, item in enumerate(value)]
+        return [
+            _check(kind[5:-1], item, f"{path}[{i}]", parent_key, out)
+            for i, item in enumerate(value)
+        ]
     if kind.startswith("Dict[str, "):
         if not isinstance(value, dict):
             out.errors.append(_mismatch(value, path, "map[string]" + kind[10:-1]))
@@ -127,7 +138,9 @@ def _check(kind: str, value: Any, path: str, parent_key: str, out: DecodeResult)
 
 
 def _mismatch(value: Any, path: str, go_type: str) -> str:
-    return f"json: cannot unmarshal {_json_type(value)} into Go struct field {path} of type {go_type}"
+    return (
+        f"json: cannot unmarshal {_json_type(value)} into Go struct field {path} of type {go_type}"
+    )
 
 
 def decode(model: str, obj: dict[str, Any]) -> tuple[dict[str, Any], DecodeResult]:

@@ -73,14 +73,16 @@ def _qualified_name(field: str, key: str) -> Causes:
     if prefix and check_subdomain(field, prefix):
         causes.append((field, f"Invalid value: {_q(key)}: prefix part {SUBDOMAIN_MSG}"))
     if not name or len(name) > 63 or not re.fullmatch(_QUALIFIED_NAME, name):
-        causes.append((
-            field,
-            f"Invalid value: {_q(key)}: name part must consist of alphanumeric characters, "
-            "'-', '_' or '.', and must start and end with an alphanumeric character (e.g. "
-            "'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
-            f"'{_QUALIFIED_NAME}') with an optional DNS subdomain prefix and '/' "
-            "(e.g. 'example.com/MyName')",
-        ))
+        causes.append(
+            (
+                field,
+                f"Invalid value: {_q(key)}: name part must consist of alphanumeric characters, "
+                "'-', '_' or '.', and must start and end with an alphanumeric character (e.g. "
+                "'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
+                f"'{_QUALIFIED_NAME}') with an optional DNS subdomain prefix and '/' "
+                "(e.g. 'example.com/MyName')",
+            )
+        )
     return causes
 
 
@@ -93,13 +95,16 @@ def check_labels(field: str, labels: Any) -> Causes:
         if len(text) > 63:
             causes.append((field, f"Invalid value: {_q(text)}: must be no more than 63 characters"))
         elif not re.fullmatch(_LABEL_VALUE, text):
-            causes.append((
-                field,
-                f"Invalid value: {_q(text)}: a valid label must be an empty string or consist of "
-                "alphanumeric characters, '-', '_' or '.', and must start and end with an "
-                "alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex "
-                f"used for validation is '{_LABEL_VALUE}')",
-            ))
+            causes.append(
+                (
+                    field,
+                    f"Invalid value: {_q(text)}: a valid label must be an empty string or "
+                    "consist of "
+                    "alphanumeric characters, '-', '_' or '.', and must start and end with an "
+                    "alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex "
+                    f"used for validation is '{_LABEL_VALUE}')",
+                )
+            )
     return causes
 
 
@@ -142,27 +147,35 @@ def _check_container(prefix: str, container: JSON, volumes: set[str], seen: set[
         if not env_name:
             causes.append((f"{prefix}.env[{i}].name", "Required value"))
         elif not re.fullmatch(_ENV_NAME, env_name):
-            causes.append((
-                f"{prefix}.env[{i}].name",
-                f"Invalid value: {_q(env_name)}: a valid environment variable name must consist "
-                "of alphabetic characters, digits, '_', '-', or '.', and must not start with a "
-                f"digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used "
-                f"for validation is '{_ENV_NAME}')",
-            ))
+            causes.append(
+                (
+                    f"{prefix}.env[{i}].name",
+                    f"Invalid value: {_q(env_name)}: a valid environment variable name must "
+                    "consist "
+                    "of alphabetic characters, digits, '_', '-', or '.', and must not start with a "
+                    f"digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used "
+                    f"for validation is '{_ENV_NAME}')",
+                )
+            )
     for i, mount in enumerate(container.get("volumeMounts") or []):
         if mount.get("name") not in volumes:
-            causes.append((f"{prefix}.volumeMounts[{i}].name", f"Not found: {_q(mount.get('name'))}"))
+            causes.append(
+                (f"{prefix}.volumeMounts[{i}].name", f"Not found: {_q(mount.get('name'))}")
+            )
         if not mount.get("mountPath"):
             causes.append((f"{prefix}.volumeMounts[{i}].mountPath", "Required value"))
     resources = container.get("resources") or {}
     limits, requests = resources.get("limits") or {}, resources.get("requests") or {}
     for key, value in requests.items():
-        if "/" in key and not key.startswith(("kubernetes.io/", "requests.")) and key in limits:
-            if str(limits[key]) != str(value):
-                causes.append((
+        extended = "/" in key and not key.startswith(("kubernetes.io/", "requests."))
+        if extended and key in limits and str(limits[key]) != str(value):
+            causes.append(
+                (
                     f"{prefix}.resources.requests[{key}]",
-                    f"Invalid value: {_q(str(value))}: must be equal to {key} limit of {limits[key]}",
-                ))
+                    f"Invalid value: {_q(str(value))}: must be equal to {key} limit of "
+                    f"{limits[key]}",
+                )
+            )
     return causes
 
 
@@ -174,9 +187,11 @@ def check_pod_spec(prefix: str, spec: JSON, *, restart_policies: tuple[str, ...]
         name = volume.get("name", "")
         if name in volumes:
             causes.append((f"{prefix}.volumes[{i}].name", f"Duplicate value: {_q(name)}"))
-        causes += check_label(f"{prefix}.volumes[{i}].name", name) if name else [
-            (f"{prefix}.volumes[{i}].name", "Required value")
-        ]
+        causes += (
+            check_label(f"{prefix}.volumes[{i}].name", name)
+            if name
+            else [(f"{prefix}.volumes[{i}].name", "Required value")]
+        )
         volumes.add(name)
     containers = spec.get("containers") or []
     if not containers:
@@ -192,7 +207,10 @@ def check_pod_spec(prefix: str, spec: JSON, *, restart_policies: tuple[str, ...]
     elif policy not in restart_policies:
         supported = ", ".join(_q(p) for p in restart_policies)
         causes.append(
-            (f"{prefix}.restartPolicy", f"Unsupported value: {_q(policy)}: supported values: {supported}")
+            (
+                f"{prefix}.restartPolicy",
+                f"Unsupported value: {_q(policy)}: supported values: {supported}",
+            )
         )
     return causes
 
@@ -209,12 +227,19 @@ def check_job(obj: JSON) -> Causes:
     """A batch/v1 Job: a pod template that never restarts in place, sane counts."""
     spec = obj.get("spec") or {}
     template = spec.get("template") or {}
-    causes = check_labels("spec.template.metadata.labels", (template.get("metadata") or {}).get("labels"))
+    causes = check_labels(
+        "spec.template.metadata.labels", (template.get("metadata") or {}).get("labels")
+    )
     causes += check_pod_spec(
         "spec.template.spec", template.get("spec") or {}, restart_policies=("OnFailure", "Never")
     )
-    for key in ("backoffLimit", "completions", "parallelism", "activeDeadlineSeconds",
-                "ttlSecondsAfterFinished"):  # fmt: skip
+    for key in (
+        "backoffLimit",
+        "completions",
+        "parallelism",
+        "activeDeadlineSeconds",
+        "ttlSecondsAfterFinished",
+    ):
         value = spec.get(key)
         if isinstance(value, int) and value < 0:
             causes.append(
@@ -228,12 +253,14 @@ def check_data_keys(field: str, data: Any) -> Causes:
     causes: Causes = []
     for key in data or {}:
         if not re.fullmatch(_CONFIG_KEY, key) or key in (".", ".."):
-            causes.append((
-                field,
-                f"Invalid value: {_q(key)}: a valid config key must consist of alphanumeric "
-                "characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', "
-                f"regex used for validation is '{_CONFIG_KEY}')",
-            ))
+            causes.append(
+                (
+                    field,
+                    f"Invalid value: {_q(key)}: a valid config key must consist of alphanumeric "
+                    "characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', "
+                    f"regex used for validation is '{_CONFIG_KEY}')",
+                )
+            )
     return causes
 
 
@@ -251,33 +278,46 @@ def check_secret(obj: JSON) -> Causes:
             try:
                 json.loads(base64.b64decode(data[".dockerconfigjson"]))
             except (ValueError, binascii.Error) as error:
-                causes.append(("data[.dockerconfigjson]", f"Invalid value: \"<secret contents redacted>\": {error}"))
+                causes.append(
+                    (
+                        "data[.dockerconfigjson]",
+                        f'Invalid value: "<secret contents redacted>": {error}',
+                    )
+                )
     return causes
 
 
 def check_configmap(obj: JSON) -> Causes:
     """A ConfigMap: keys."""
-    return check_data_keys("data", obj.get("data")) + check_data_keys("binaryData", obj.get("binaryData"))
+    return check_data_keys("data", obj.get("data")) + check_data_keys(
+        "binaryData", obj.get("binaryData")
+    )
 
 
 def check_update(kind: str, old: JSON, new: JSON) -> Causes:
     """Fields that cannot change after create."""
     causes: Causes = []
     if kind == "Pod":
-        old_spec, new_spec = json.loads(json.dumps(old.get("spec") or {})), json.loads(json.dumps(new.get("spec") or {}))
+        old_spec, new_spec = (
+            json.loads(json.dumps(old.get("spec") or {})),
+            json.loads(json.dumps(new.get("spec") or {})),
+        )
         for spec in (old_spec, new_spec):
             for key in ("activeDeadlineSeconds", "tolerations", "nodeName"):
                 spec.pop(key, None)
             for container in [*spec.get("containers", []), *spec.get("initContainers", [])]:
                 container.pop("image", None)
         if old_spec != new_spec:
-            causes.append((
-                "spec",
-                "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,"
-                "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` "
-                "(only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
-                "(allow it to be set to 1 if it was previously negative)",
-            ))
+            causes.append(
+                (
+                    "spec",
+                    "Forbidden: pod updates may not change fields other than "
+                    "`spec.containers[*].image`,`spec.initContainers[*].image`,"
+                    "`spec.activeDeadlineSeconds`,`spec.tolerations` "
+                    "(only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
+                    "(allow it to be set to 1 if it was previously negative)",
+                )
+            )
     elif kind == "Job":
         if (old.get("spec") or {}).get("template") != (new.get("spec") or {}).get("template"):
             causes.append(("spec.template", "Invalid value: ...: field is immutable"))

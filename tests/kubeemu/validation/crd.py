@@ -26,16 +26,18 @@ DEFAULT_CRDS_DIR = (Path(__file__).resolve().parents[3] / ".." / "shared" / "crd
 _FORMATS = jsonschema.FormatChecker()
 
 
-@_FORMATS.checks("int-or-string")
 def _int_or_string(value: object) -> bool:
     return isinstance(value, int | str) and not isinstance(value, bool)
 
 
-@_FORMATS.checks("date-time", raises=ValueError)
 def _date_time(value: object) -> bool:
     if isinstance(value, str):
         datetime.fromisoformat(value.replace("Z", "+00:00"))
     return True
+
+
+_FORMATS.checks("int-or-string")(_int_or_string)
+_FORMATS.checks("date-time", raises=ValueError)(_date_time)
 
 
 @functools.cache
@@ -43,7 +45,7 @@ def load_crd(path: Path) -> JSON:
     """One CRD file, parsed once per process (the files are megabytes of YAML)."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open("rb") as handle:
-        crd: JSON = yaml.load(handle, Loader=loader)  # noqa: S506 (a safe loader)
+        crd: JSON = yaml.load(handle, Loader=loader)
     return crd
 
 
@@ -69,7 +71,9 @@ def _join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else key
 
 
-def prune_and_default(schema: JSON, value: Any, path: str = "", unknown: list[str] | None = None) -> Any:
+def prune_and_default(
+    schema: JSON, value: Any, path: str = "", unknown: list[str] | None = None
+) -> Any:
     """Drops unknown fields (appending their paths to ``unknown``), nulls and applies defaults."""
     found = unknown if unknown is not None else []
     if schema.get("x-kubernetes-int-or-string"):
@@ -101,8 +105,7 @@ def prune_and_default(schema: JSON, value: Any, path: str = "", unknown: list[st
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
         items: JSON = schema["items"]
         return [
-            prune_and_default(items, item, _join(path, i), found)
-            for i, item in enumerate(value)
+            prune_and_default(items, item, _join(path, i), found) for i, item in enumerate(value)
         ]
     return value
 
@@ -129,15 +132,21 @@ def schema_errors(path: Path, version: str, obj: JSON) -> list[tuple[str, str]]:
             causes.append((_join(field, missing), "Required value"))
         elif error.validator == "type":
             wanted = error.validator_value
-            causes.append((
-                field,
-                f"Invalid value: {_describe(error.instance)}: {field} in body must be of type "
-                f"{wanted}: {_describe(error.instance)}",
-            ))
+            causes.append(
+                (
+                    field,
+                    f"Invalid value: {_describe(error.instance)}: {field} in body must be of type "
+                    f"{wanted}: {_describe(error.instance)}",
+                )
+            )
         elif error.validator == "enum":
             supported = ", ".join(json.dumps(v) for v in error.validator_value)
             causes.append(
-                (field, f"Unsupported value: {_describe(error.instance)}: supported values: {supported}")
+                (
+                    field,
+                    f"Unsupported value: {_describe(error.instance)}: supported values: "
+                    f"{supported}",
+                )
             )
         else:
             causes.append((field, f"Invalid value: {_describe(error.instance)}: {error.message}"))

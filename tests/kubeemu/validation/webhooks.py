@@ -36,18 +36,28 @@ def check_training_job(obj: JSON) -> Causes:
             allowed = ", ".join(f'"{t}"' for t in _REPLICA_TYPES[kind])
             causes.append((prefix, f'Unsupported value: "{rtype}": supported values: {allowed}'))
             continue
-        if rtype in ("Master", "Chief") and (replica.get("replicas") or 1) != 1:
-            causes.append((f"{prefix}.replicas", f"Invalid value: {replica.get('replicas')}: must be 1"))
+        if (
+            rtype in ("Master", "Chief")
+            and replica.get("replicas") not in (None, 1)
+            and isinstance(replica.get("replicas"), int)
+        ):
+            causes.append(
+                (f"{prefix}.replicas", f"Invalid value: {replica.get('replicas')}: must be 1")
+            )
         containers = ((replica.get("template") or {}).get("spec") or {}).get("containers") or []
         if not containers:
-            causes.append((f"{prefix}.template.spec.containers", "Required value: must be specified"))
+            causes.append(
+                (f"{prefix}.template.spec.containers", "Required value: must be specified")
+            )
             continue
         wanted = DEFAULT_CONTAINERS[kind]
         if not any(c.get("name") == wanted for c in containers):
-            causes.append((
-                f"{prefix}.template.spec.containers",
-                f"Required value: There is no container named {wanted} in {rtype}",
-            ))
+            causes.append(
+                (
+                    f"{prefix}.template.spec.containers",
+                    f"Required value: There is no container named {wanted} in {rtype}",
+                )
+            )
         for i, container in enumerate(containers):
             if not container.get("image"):
                 causes.append((f"{prefix}.template.spec.containers[{i}].image", "Required value"))
