@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import signal
@@ -135,3 +136,29 @@ def records(directory: Path) -> list[dict[str, Any]]:
 
 def job_dirs(home: Path) -> list[Path]:
     return [p for p in (home / "jobs").glob("*/*") if p.is_dir()]
+
+
+def decoded(node: object) -> str:
+    """Every string in a history, with payload data (base64 in proto JSON) decoded."""
+    if isinstance(node, dict):
+        parts = [decoded(value) for value in node.values()]
+        if isinstance(node.get("data"), str) and "metadata" in node:
+            parts.append(base64.b64decode(node["data"]).decode(errors="replace"))
+        return "\n".join(parts)
+    if isinstance(node, list):
+        return "\n".join(decoded(item) for item in node)
+    return str(node)
+
+
+def all_histories(address: str) -> str:
+    """Every workflow history on the server, payloads decoded, as one text to search."""
+
+    async def collect() -> str:
+        client = await Client.connect(address)
+        texts = []
+        async for execution in client.list_workflows():
+            handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+            texts.append(decoded(json.loads((await handle.fetch_history()).to_json())))
+        return "\n".join(texts)
+
+    return asyncio.run(collect())

@@ -422,11 +422,11 @@ def test_stop_leaves_no_processes() -> None:
         _any(client.CoreV1Api(emu.api_client())).create_namespaced_pod(NS, body)
 
         def pid() -> int | None:
-            statuses = ((emu.get("pods", NS, "forever") or {}).get("status") or {}).get(
-                "containerStatuses"
-            )
-            running = statuses and "running" in statuses[0]["state"]
-            return int(statuses[0]["containerID"].rsplit("/", 1)[1]) if running else None
+            pod = emu.get("pods", NS, "forever") or {}
+            statuses: list[Any] = (pod.get("status") or {}).get("containerStatuses") or [{}]
+            if "running" not in (statuses[0].get("state") or {}):
+                return None
+            return int(statuses[0]["containerID"].rsplit("/", 1)[1])
 
         process = emu.wait_for(pid, 10, "the pod to run")
         os.kill(process, 0)  # alive

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from harness import wait_for
+from harness import all_histories, wait_for
 from kaptain.activities.kubernetes.permissions import USER_PERMISSIONS, WORKER_PERMISSIONS
 from kaptain.activities.kubernetes.registry import RegistryClient
 from kaptain.exceptions import WorkloadDeploymentError
-from kubestack import KubeStack
+from kubestack import S3_SECRET, KubeStack
 
 
 def permissions_used(stack: KubeStack, agent: str) -> set[tuple[str, str, str]]:
@@ -28,7 +28,9 @@ def granted(table: dict[tuple[str, str], frozenset[str]]) -> set[tuple[str, str,
     return {(group, resource, verb) for (group, resource), verbs in table.items() for verb in verbs}
 
 
-def test_build_and_train_end_to_end(kube: KubeStack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_and_train_end_to_end(
+    kube: KubeStack, temporal_address: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     model = kube.model()
     assert model.train(workers=2, hyperparameters={"--epochs": 3, "--lr": 0.25})
     assert ("batch", "jobs", "create") in permissions_used(kube, "kaptain-worker")  # Kaniko
@@ -55,6 +57,13 @@ def test_build_and_train_end_to_end(kube: KubeStack, capsys: pytest.CaptureFixtu
     # the same contents are not built again
     assert kube.model().build()
     assert "Skipping the build" in capsys.readouterr().out
+
+    # credentials reached the cluster as Secrets, never the workflow histories
+    histories = all_histories(temporal_address)
+    assert model.revision in histories  # payloads are decoded: the search is real
+    for secret in (S3_SECRET, kube.registry.password):
+        assert secret not in histories
+    assert secret not in kube.worker.log.read_text()
 
     # RBAC: the worker stayed within its Role, the SDK within the user's
     worker_used = permissions_used(kube, "kaptain-worker")
@@ -88,6 +97,7 @@ def test_api_faults_are_retried_to_exactly_one_job(kube: KubeStack) -> None:
     faults.add(verb="create", resource="pytorchjobs", status=429, times=1, retry_after=1)
     faults.add(verb="watch", resource="pytorchjobs", status=410, times=1)
     faults.add(verb="get", resource="pods/log", drop_connection=True, times=1)
+    faults.add(verb="delete", resource="secrets", status=503, times=1)
     model = kube.model()
     assert model.train(workers=1, hyperparameters={"--epochs": 2})
     injected = [r.permission for r in kube.emulator.requests if r.fault]
@@ -97,6 +107,7 @@ def test_api_faults_are_retried_to_exactly_one_job(kube: KubeStack) -> None:
             ("kubeflow.org", "pytorchjobs", "create"),
             ("kubeflow.org", "pytorchjobs", "watch"),
             ("", "pods/log", "get"),
+            ("", "secrets", "delete"),
         ]
     )  # every fault fired, and the run still ended well
     assert len(kube.emulator.objects("pytorchjobs", "default")) == 1
@@ -145,3 +156,13 @@ def _running_pods(kube: KubeStack) -> int:
         if (p.get("status") or {}).get("phase") == "Running"
         and "training.kubeflow.org/job-name" in p["metadata"].get("labels", {})
     )
+
+
+def test_tensorflow_trains_as_a_tfjob(kube: KubeStack) -> None:
+    model = kube.model("dev/tiny-tf", framework="tensorflow")
+    assert model.train(workers=3, hyperparameters={"--epochs": 1})
+    [job] = kube.emulator.objects("tfjobs", "default")
+    specs = job["spec"]["tfReplicaSpecs"]
+    assert specs["Chief"]["replicas"] == 1 and specs["Worker"]["replicas"] == 2
+    assert job["status"]["conditions"][-1]["type"] == "Succeeded"
+    assert kube.emulator.objects("pytorchjobs", "default") == []
