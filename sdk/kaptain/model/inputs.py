@@ -33,7 +33,7 @@ def check_platform(config: Config) -> None:
 def stager(config: Config) -> SecretStager:
     """Where this platform's credentials are staged."""
     if platform_name() == "kubernetes":
-        from kaptain.secrets.kubernetes import KubernetesSecretStore
+        from kaptain.cluster.secrets import KubernetesSecretStore
 
         return KubernetesSecretStore(config.namespace)
     return LocalStager()

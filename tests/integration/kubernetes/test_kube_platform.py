@@ -32,8 +32,11 @@ def test_build_and_train_end_to_end(
     kube: KubeStack, temporal_address: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     model = kube.model()
-    assert model.train(workers=2, hyperparameters={"--epochs": 3, "--lr": 0.25})
+    assert model.train(workers=2, hyperparameters={"--epochs": 3, "--lr": 0.25}, verbose=True)
     assert ("batch", "jobs", "create") in permissions_used(kube, "kaptain-worker")  # Kaniko
+    out = capsys.readouterr().out  # verbose: the replicas' pod logs, read with the user's access
+    assert "[master-0] replica rank 0 starting" in out
+    assert "[worker-0] replica rank 1 starting" in out
     assert model.metrics is not None
     assert model.metrics["accuracy"]["latest"] == 0.75
     assert model.model_uri == f"s3://kaptain/models/dev/tiny/trained/{model.revision}"
@@ -70,7 +73,7 @@ def test_build_and_train_end_to_end(
     assert worker_used <= granted(WORKER_PERMISSIONS)
     assert ("kubeflow.org", "pytorchjobs", "watch") in worker_used
     sdk_used = permissions_used(kube, "kaptain-sdk")
-    assert ("", "secrets", "create") in sdk_used
+    assert {("", "secrets", "create"), ("", "pods/log", "get")} <= sdk_used
     assert sdk_used <= granted(USER_PERMISSIONS)
 
 

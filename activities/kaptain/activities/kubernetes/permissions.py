@@ -21,6 +21,9 @@ WORKER_PERMISSIONS: Final[dict[tuple[str, str], frozenset[str]]] = {
 """(API group, resource) -> verbs the worker's service account needs in its namespace."""
 
 USER_PERMISSIONS: Final[dict[tuple[str, str], frozenset[str]]] = {
-    ("", "secrets"): frozenset({"create", "get", "patch", "delete"}),
+    ("", "secrets"): frozenset({"create", "update", "delete"}),
+    ("", "pods/log"): frozenset({"get"}),
 }
-"""What a notebook user's account needs: the SDK stages credentials as Secrets, nothing else."""
+"""What a notebook user's account needs (``kaptain.cluster``): staging credentials as Secrets
+(replaced when a name is taken, deleted when a run does not start) and reading pod logs for
+``verbose`` runs; nothing else."""

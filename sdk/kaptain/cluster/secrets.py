@@ -8,9 +8,9 @@ and the workflow deletes them when the action ends.
 from __future__ import annotations
 
 import base64
-import os
 from typing import Any
 
+from kaptain.cluster.client import user_api_client
 from kaptain.constants import MANAGED_BY_LABEL, MANAGED_BY_VALUE, MODEL_ID_LABEL
 from kaptain.contracts.names import model_slug
 from kaptain.exceptions import PlatformUnavailableException
@@ -44,22 +44,9 @@ class KubernetesSecretStore:
     """
 
     def __init__(self, namespace: str, kubeconfig: str | None = None) -> None:
-        from kubernetes import client, config
+        from kubernetes import client
 
-        try:
-            if kubeconfig is None and _in_cluster():
-                config.load_incluster_config()  # type: ignore[no-untyped-call]
-                api_client = client.ApiClient()
-            else:
-                # KUBECONFIG is read now: the client reads it once, at its import.
-                path = kubeconfig or os.environ.get("KUBECONFIG") or None
-                api_client = config.new_client_from_config(config_file=path)  # type: ignore[no-untyped-call]
-        except Exception as err:
-            raise PlatformUnavailableException(
-                f"cannot load Kubernetes credentials to stage Secrets: {err}"
-            ) from None
-        api_client.user_agent = "kaptain-sdk"
-        self._core = client.CoreV1Api(api_client)
+        self._core = client.CoreV1Api(user_api_client(kubeconfig))
         self._namespace = namespace
 
     def put(self, name: str, model_id: str, secret_type: str, body: dict[str, str]) -> str:
@@ -86,10 +73,6 @@ class KubernetesSecretStore:
                 return False
             raise _error("delete", name, err) from None
         return True
-
-
-def _in_cluster() -> bool:
-    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not os.environ.get("KUBECONFIG")
 
 
 def _error(verb: str, name: str, err: Any) -> PlatformUnavailableException:
