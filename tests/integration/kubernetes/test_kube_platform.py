@@ -11,13 +11,14 @@ import _thread
 import threading
 from typing import Any
 
+import boto3
 import pytest
 
-from harness import all_histories, wait_for
+from harness import REPO, all_histories, wait_for
 from kaptain.activities.kubernetes.permissions import USER_PERMISSIONS, WORKER_PERMISSIONS
 from kaptain.activities.kubernetes.registry import RegistryClient
 from kaptain.exceptions import WorkloadDeploymentError
-from kubestack import S3_SECRET, KubeStack
+from kubestack import S3_KEY_ID, S3_SECRET, KubeStack
 
 
 def permissions_used(stack: KubeStack, agent: str) -> set[tuple[str, str, str]]:
@@ -40,6 +41,15 @@ def test_build_and_train_end_to_end(
     assert model.metrics is not None
     assert model.metrics["accuracy"]["latest"] == 0.75
     assert model.model_uri == f"s3://kaptain/models/dev/tiny/trained/{model.revision}"
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=kube.s3_endpoint,
+        aws_access_key_id=S3_KEY_ID,
+        aws_secret_access_key=S3_SECRET,
+        region_name="us-east-1",
+    )
+    key = f"models/dev/tiny/trained/{model.revision}/model.txt"
+    assert s3.get_object(Bucket="kaptain", Key=key)["Body"].read() == b"lr=0.25\n"
 
     # the PyTorchJob ran to Succeeded and is kept for troubleshooting; nothing else is left
     [job] = kube.emulator.objects("pytorchjobs", "default")
@@ -169,3 +179,21 @@ def test_tensorflow_trains_as_a_tfjob(kube: KubeStack) -> None:
     assert specs["Chief"]["replicas"] == 1 and specs["Worker"]["replicas"] == 2
     assert job["status"]["conditions"][-1]["type"] == "Succeeded"
     assert kube.emulator.objects("pytorchjobs", "default") == []
+
+
+@pytest.mark.slow
+def test_mnist_example_trains_through_the_kubernetes_platform(kube: KubeStack) -> None:
+    """The example, unchanged: Kaniko builds it, a 2-replica PyTorchJob trains it (DDP)."""
+    model = kube.model(
+        "dev/mnist",
+        main_file="trainer.py",
+        extra_files=["model.py"],
+        requirements="requirements.txt",
+        base_image="pytorch/pytorch:2.13.0",
+        image_name=f"{kube.registry.host}/kaptain/mnist",
+        config=kube.config(base_dir=REPO / "examples" / "mnist"),
+    )
+    assert model.train(workers=2, hyperparameters={"--epochs": 10, "--lr": 0.1})
+    assert model.metrics is not None and model.metrics["accuracy"]["latest"] > 0.9
+    [job] = kube.emulator.objects("pytorchjobs", "default")
+    assert job["spec"]["pytorchReplicaSpecs"]["Worker"]["replicas"] == 1
