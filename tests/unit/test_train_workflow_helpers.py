@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kaptain.contracts import JobKind, MetricSummary
-from kaptain.workflows.train import as_flags, job_kind, summarize
+from kaptain.workflows.steps import as_flags, job_kind, summarize
 
 
 def test_as_flags_keeps_dashed_keys_and_order() -> None:

@@ -19,6 +19,8 @@ class WorkflowName:
     BUILD_IMAGE: Final = "kaptain.BuildImage"
     TRAIN_MODEL: Final = "kaptain.TrainModel"
     CLEANUP_JOB: Final = "kaptain.CleanupJob"
+    TUNE_MODEL: Final = "kaptain.TuneModel"
+    TRIAL_RUN: Final = "kaptain.TrialRun"
 
 
 class ActivityName:
@@ -32,6 +34,8 @@ class ActivityName:
     CHECK_UPLOAD: Final = "kaptain.storage.check_upload"
     RECORD: Final = "kaptain.tracking.record"
     DELETE_SECRETS: Final = "kaptain.secrets.delete"
+    SUGGEST: Final = "kaptain.tune.suggest"
+    COPY_MODEL: Final = "kaptain.storage.copy_model"
 
 
 class SearchAttribute:
@@ -64,6 +68,11 @@ def model_slug(model_id: str) -> str:
 def build_workflow_id(image: str, checksum: str) -> str:
     """Deterministic id of the BuildImage workflow for an image's contents."""
     return f"kaptain/build/{image}@{checksum}"
+
+
+def tune_workflow_id(namespace: str, model_id: str) -> str:
+    """Deterministic id of a model's TuneModel workflow (one experiment at a time)."""
+    return f"kaptain/{namespace}/{model_id}/tune"
 
 
 def train_workflow_id(namespace: str, model_id: str) -> str:
