@@ -8,7 +8,7 @@ from typing import Protocol
 
 from temporalio import activity
 
-from kaptain.contracts import ActivityName, RecordInput, StorageRef, UploadCheck
+from kaptain.contracts import ActivityName, CopyModel, RecordInput, StorageRef, UploadCheck
 from kaptain.storage import open_location
 from kaptain.tracking import TrackingStore
 
@@ -56,3 +56,27 @@ class StorageActivities:
             return store.append(entry.record)
 
         return await asyncio.to_thread(_append)
+
+    @activity.defn(name=ActivityName.COPY_MODEL)
+    async def copy_model(self, copy: CopyModel) -> int:
+        """Copy the best trial's model to the tuned location, then delete the trials' models.
+
+        Idempotent: a retry copies the same objects again and deletes what is left.
+
+        Returns:
+            The number of objects copied.
+        """
+
+        def _copy() -> int:
+            credentials = self.credentials(copy.storage)
+            store, source = open_location(copy.source_uri, credentials)
+            _, target = open_location(copy.target_uri, credentials)
+            copied = len(store.list(target.rstrip("/") + "/"))
+            if store.list(source.rstrip("/") + "/"):
+                copied = store.copy_prefix(source.rstrip("/") + "/", target.rstrip("/") + "/")
+            for uri in copy.delete_uris:
+                _, prefix = open_location(uri, credentials)
+                store.delete_prefix(prefix.rstrip("/") + "/")
+            return copied
+
+        return await asyncio.to_thread(_copy)

@@ -19,6 +19,7 @@ from kaptain.contracts.names import (
     build_workflow_id,
     model_slug,
     train_workflow_id,
+    tune_workflow_id,
 )
 from kaptain.contracts.tracking import RecordInput, TrackingRecord
 from kaptain.contracts.train import (
@@ -34,12 +35,24 @@ from kaptain.contracts.train import (
     UploadCheck,
     WaitJobInput,
 )
+from kaptain.contracts.tune import (
+    CopyModel,
+    ParameterSpec,
+    Suggestion,
+    SuggestRequest,
+    TrialInput,
+    TrialRecord,
+    TuneInput,
+    TuneResult,
+    TuneStatus,
+)
 
 __all__ = [
     "ActivityName",
     "BuildInput",
     "BuildResult",
     "CleanupInput",
+    "CopyModel",
     "JobKind",
     "JobOutcome",
     "JobRef",
@@ -47,19 +60,28 @@ __all__ = [
     "MetricSummary",
     "ModelFramework",
     "ModelState",
+    "ParameterSpec",
     "RecordInput",
     "ResourceSpec",
     "SearchAttribute",
     "SecretRefs",
     "StorageRef",
+    "SuggestRequest",
+    "Suggestion",
     "TrackingRecord",
     "TrainInput",
     "TrainResult",
     "TrainStatus",
+    "TrialInput",
+    "TrialRecord",
+    "TuneInput",
+    "TuneResult",
+    "TuneStatus",
     "UploadCheck",
     "WaitJobInput",
     "WorkflowName",
     "build_workflow_id",
     "model_slug",
     "train_workflow_id",
+    "tune_workflow_id",
 ]

@@ -84,6 +84,8 @@ class Suggestion(BaseModel):
 class TrialInput(BaseModel):
     """Input of one TrialRun child: a training job with the experiment's image."""
 
+    number: int
+    hyperparameters: dict[str, str]
     job: JobSpec
     objective: str
     timeout_seconds: int

@@ -14,8 +14,16 @@ from typing import Generic, TypeVar
 from temporalio.client import WorkflowFailureError
 
 from kaptain.client.session import session
-from kaptain.contracts import BuildInput, BuildResult, TrainInput, TrainResult
+from kaptain.contracts import (
+    BuildInput,
+    BuildResult,
+    TrainInput,
+    TrainResult,
+    TuneInput,
+    TuneResult,
+)
 from kaptain.model.output import say
+from kaptain.model.progress import NoProgress, Progress, TrainProgress, TuneProgress
 from kaptain.model.runs import RunDriver, application_error, to_kaptain_error
 from kaptain.telemetry import tracer
 
@@ -57,7 +65,7 @@ class Request(Generic[InputT]):
     discard: Callable[[InputT], None]
 
 
-async def _drive(request: Request[InputT], *, result_type: type[R], verbose: bool) -> R:
+async def _drive(request: Request[InputT], *, result_type: type[R], progress: Progress) -> R:
     """Connect; attach to the running run, or prepare the input and start one; follow it.
 
     ``prepare`` runs only once Temporal answers and no run is in progress, so an unreachable
@@ -84,7 +92,7 @@ async def _drive(request: Request[InputT], *, result_type: type[R], verbose: boo
             except BaseException:
                 await asyncio.to_thread(request.discard, arg)
                 raise
-        return await driver.follow(handle, verbose=verbose)
+        return await driver.follow(handle, progress)
 
 
 async def run_build(request: Request[BuildInput], *, verbose: bool) -> BuildResult:
@@ -94,7 +102,7 @@ async def run_build(request: Request[BuildInput], *, verbose: bool) -> BuildResu
         ImageBuildException: The build failed.
     """
     try:
-        return await _drive(request, result_type=BuildResult, verbose=verbose)
+        return await _drive(request, result_type=BuildResult, progress=NoProgress())
     except WorkflowFailureError as err:
         raise to_kaptain_error(err) from None
 
@@ -110,10 +118,31 @@ async def run_train(request: Request[TrainInput], *, verbose: bool) -> TrainResu
         WorkloadDeploymentError: The job could not be scheduled.
     """
     try:
-        return await _drive(request, result_type=TrainResult, verbose=verbose)
+        return await _drive(
+            request, result_type=TrainResult, progress=TrainProgress(say, verbose=verbose)
+        )
     except WorkflowFailureError as err:
         cause = application_error(err)
         if cause is not None and cause.type in ("TrainingFailed", "TrainingTimeout"):
             say(f"Training of {request.model_id} failed: {cause.message}")
+            return None
+        raise to_kaptain_error(err) from None
+
+
+async def run_tune(request: Request[TuneInput], *, objective: str) -> TuneResult | None:
+    """Tune through the model's TuneModel workflow, with a progress bar.
+
+    Returns:
+        The result, or None when the experiment failed (already reported).
+
+    Raises:
+        ImageBuildException: The image could not be built.
+    """
+    try:
+        return await _drive(request, result_type=TuneResult, progress=TuneProgress(objective))
+    except WorkflowFailureError as err:
+        cause = application_error(err)
+        if cause is not None and cause.type == "TuningFailed":
+            say(f"Tuning of {request.model_id} failed: {cause.message}")
             return None
         raise to_kaptain_error(err) from None

@@ -17,10 +17,14 @@ from kaptain.contracts import (
     ResourceSpec,
     TrackingRecord,
     TrainInput,
+    TrialRecord,
+    TuneInput,
     WorkflowName,
     build_workflow_id,
     train_workflow_id,
+    tune_workflow_id,
 )
+from kaptain.envs import get_env_bool
 from kaptain.exceptions import (
     ModelAlreadyExistsException,
     ModelValidationException,
@@ -28,7 +32,7 @@ from kaptain.exceptions import (
 )
 from kaptain.hyperparameter.algorithms import Algorithm
 from kaptain.hyperparameter.domains import Domain
-from kaptain.model import actions, inputs, requests
+from kaptain.model import actions, inputs, requests, tuning
 from kaptain.model.build_context import BuildContext, collect, image_reference
 from kaptain.model.frameworks import ModelFramework, of
 from kaptain.model.meta import ModelMeta
@@ -129,6 +133,7 @@ class Model:
         self._hyperparameters: dict[str, Any] | None = None
         self._metrics: dict[str, dict[str, float]] | None = None
         self._model_uri: str | None = None
+        self._trials: list[TrialRecord] = []
 
     # -- properties -----------------------------------------------------------------------
 
@@ -372,12 +377,143 @@ class Model:
         ttl_seconds_after_finished: int | None = None,
         timeout: int | None = constants.DEFAULT_TIMEOUT_SECONDS,
     ) -> bool:
-        """Tunes a model with parallel, possibly distributed, trials (not yet available).
+        """Tunes a model with parallel and possibly distributed trials.
+
+        Every trial is a training run of the same image with hyperparameters chosen by the
+        algorithm (Katib's names, computed with Optuna); the best trial becomes the model's
+        new revision (state ``tuned``), its model copied to ``<base>/<id>/tuned/<revision>``.
+        A progress bar shows trials done / total, the best objective so far, running and
+        failed trials; :meth:`trials` returns the trial table afterwards.
+
+        Args:
+            hyperparameters: Flag -> Domain (``Double``, ``Integer``, ``Discrete``,
+                ``Categorical``).
+            objectives: Metrics to record; the first drives the search.
+            objective_goal: Stop early once the main objective reaches it.
+            objective_type: ``maximize`` (default) or ``minimize``.
+            workers: Replicas per trial (default 2).
+            gpus: GPUs per replica.
+            cpu: CPUs per replica.
+            memory: Memory per replica.
+            resources: Advanced resource specification (not with cpu/memory/gpus).
+            trials: Maximum number of trials (default 16).
+            parallel_trials: Trials at once (default 2).
+            failed_trials: Failed trials that stop the experiment (default 4).
+            algorithm: random (default), grid, bayesianoptimization, tpe,
+                multivariate-tpe, cmaes, sobol.
+            algorithm_setting: Katib algorithm settings.
+            args: Static flags of every trial.
+            verbose: Kept for the seed's signature (the progress bar is always shown).
+            delete_experiment: Delete the trials' jobs when done (default:
+                ``KAPTAIN_SDK_DELETE_EXPERIMENT``).
+            ttl_seconds_after_finished: Delete each trial's job this long after it ends.
+            timeout: Seconds the whole experiment may take.
+
+        Returns:
+            True when a best trial was found, False when the experiment failed.
 
         Raises:
-            NotImplementedError: Always, in this release.
+            ModelValidationException: An argument is invalid (nothing was created).
+            UnsupportedAlgorithmException: Unknown algorithm or setting.
         """
-        raise NotImplementedError(_NOT_YET.format(action="tune()", issue="hyperparameter tuning"))
+        from kaptain.hyperparameter.settings import validate_algorithm
+
+        specs = tuning.parameter_specs(hyperparameters)
+        names = tuning.objective_names(objectives)
+        direction = tuning.objective_direction(objective_type)
+        target = tuning.goal(objective_goal)
+        method, settings = validate_algorithm(algorithm, algorithm_setting, specs)
+        counts = {
+            name: requests.positive_int(value, name)
+            for name, value in (
+                ("trials", trials),
+                ("parallel_trials", parallel_trials),
+                ("failed_trials", failed_trials),
+                ("workers", workers),
+            )
+        }
+        extra = requests.flag_values(args, "args")
+        spec = resolve_resources(cpu=cpu, memory=memory, gpus=gpus, resources=resources)
+        ttl = requests.ttl_seconds(ttl_seconds_after_finished)
+        delete = (
+            get_env_bool("KAPTAIN_SDK_DELETE_EXPERIMENT")
+            if delete_experiment is None
+            else requests.flag(delete_experiment, "delete_experiment")
+        )
+        seconds = requests.timeout_seconds(
+            constants.DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
+        )
+        context = self._context()
+        inputs.check_platform(self.config)
+        config, model_id, image = self.config, self.id, self.image
+        namespace, framework = config.namespace, self.framework.value
+
+        def prepare() -> TuneInput:
+            staged = inputs.stage(config, model_id)
+            try:
+                return TuneInput(
+                    namespace=namespace,
+                    model_id=model_id,
+                    framework=framework,
+                    build=inputs.build_input(
+                        config, model_id, image, context, staged, owns_secrets=False
+                    ),
+                    parameters=specs,
+                    objectives=names,
+                    objective_goal=target,
+                    objective_type=direction,  # type: ignore[arg-type]
+                    trials=counts["trials"],
+                    parallel_trials=counts["parallel_trials"],
+                    failed_trials=counts["failed_trials"],
+                    algorithm=method,
+                    algorithm_setting=settings,
+                    args=extra,
+                    workers=counts["workers"],
+                    resources=spec,
+                    storage=inputs.storage_ref(config, staged),
+                    timeout_seconds=seconds,
+                    ttl_seconds_after_finished=ttl,
+                    delete_experiment=delete,
+                )
+            except BaseException:
+                inputs.discard(config, staged)
+                raise
+
+        request = actions.Request(
+            workflow=WorkflowName.TUNE_MODEL,
+            workflow_id=tune_workflow_id(namespace, model_id),
+            summary=f"tune {model_id} ({counts['trials']} trials, {method})",
+            model_id=model_id,
+            action="tune",
+            prepare=prepare,
+            discard=lambda tune: inputs.discard(config, _staged_of_build(tune.build)),
+        )
+        result = portal().run(actions.run_tune(request, objective=names[0]))
+        if result is None:
+            return False
+        self._revision = result.revision
+        self._state = ModelState.TUNED
+        self._hyperparameters = dict(result.hyperparameters)
+        self._metrics = {k: v.model_dump() for k, v in result.metrics.items()}
+        self._model_uri = result.model_uri
+        self._trials = list(result.trials)
+        say(f"Tuning of {self.id} succeeded: {result.message} ({result.reason})")
+        say(f"Hyperparameters: {json.dumps(self._hyperparameters)}")
+        return True
+
+    def trials(self) -> Any:
+        """The last tuning experiment's trials, one row each.
+
+        Returns:
+            A pandas DataFrame when pandas is installed, else a list of dicts (trial, state,
+            objective, the hyperparameters, the latest value of each metric, message).
+        """
+        rows = tuning.trial_table(self._trials)
+        try:
+            import pandas as pd
+        except ImportError:
+            return rows
+        return pd.DataFrame(rows)
 
     def deploy(
         self,

@@ -20,8 +20,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from kaptain import exceptions
 from kaptain.client.settings import ClientSettings
-from kaptain.contracts import SearchAttribute, TrainStatus
-from kaptain.model.logs import LogFollower
+from kaptain.contracts import SearchAttribute
+from kaptain.model.progress import Progress
 
 R = TypeVar("R")
 
@@ -142,8 +142,8 @@ class RunDriver:
         self._say(f"Submitted {summary}" + (f"; follow it at {link}" if link else ""))
         return handle
 
-    async def follow(self, handle: WorkflowHandle[Any, R], *, verbose: bool) -> R:
-        """Wait for the result, printing phase changes (and logs when verbose).
+    async def follow(self, handle: WorkflowHandle[Any, R], progress: Progress) -> R:
+        """Wait for the result, showing the run's ``status`` answers on ``progress``.
 
         On cancellation (the caller's KeyboardInterrupt) the run is cancelled and its
         cleanup awaited before the cancellation propagates.
@@ -152,47 +152,27 @@ class RunDriver:
             WorkflowFailureError: The run failed (see :func:`to_kaptain_error`).
         """
         result = asyncio.ensure_future(handle.result())
-        follower = LogFollower(self._say)
-        phase = ""
         try:
             while not result.done():
-                status = await self._status(handle)
-                if status is not None:
-                    if status.phase != phase:
-                        phase = status.phase
-                        self._announce(status)
-                    if verbose and status.job is not None:
-                        follower.poll(status.job.log_locations)
+                await self._show(handle, progress)
                 await asyncio.wait([result], timeout=_POLL_SECONDS)
-            if verbose:
-                status = await self._status(handle)
-                if status is not None and status.job is not None:
-                    follower.poll(status.job.log_locations)
+            await self._show(handle, progress)
             return await result
         except asyncio.CancelledError:
             result.cancel()
             await self._cancel(handle)
             raise
+        finally:
+            progress.close()
 
-    async def _status(self, handle: WorkflowHandle[Any, Any]) -> TrainStatus | None:
+    async def _show(self, handle: WorkflowHandle[Any, Any], progress: Progress) -> None:
+        if progress.status_type is None:
+            return
         try:
-            status: TrainStatus = await handle.query("status", result_type=TrainStatus)
+            status = await handle.query("status", result_type=progress.status_type)
         except Exception:
-            return None
-        return status
-
-    def _announce(self, status: TrainStatus) -> None:
-        messages = {
-            "Building": "Building the image (skipped when the same contents are published)",
-            "Starting": f"Starting the job with image {status.image}",
-            "Running": (
-                f"Job {status.job.name}: {status.job.replicas} replicas running"
-                if status.job
-                else "Job running"
-            ),
-        }
-        if status.phase in messages:
-            self._say(messages[status.phase])
+            return
+        progress.update(status)
 
     async def _cancel(self, handle: WorkflowHandle[Any, Any]) -> None:
         self._say("Interrupted: cancelling the run and deleting what it created ...")

@@ -35,6 +35,13 @@ class Validator:
 
     def __init__(self, crds_dir: Path = DEFAULT_CRDS_DIR, *, webhooks: bool = True) -> None:
         self.crds_dir = Path(crds_dir)
+        if not self.crds_dir.is_dir():
+            # Fail the test at once: an emulator without the real schemas would answer
+            # every custom-resource write with 500 and the run would retry until it times out.
+            raise FileNotFoundError(
+                f"CRD schemas not found at {self.crds_dir}: the emulator validates against the "
+                "real CRDs in shared/crds beside the repository"
+            )
         self.webhooks = webhooks
 
     def decode(

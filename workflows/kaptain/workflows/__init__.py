@@ -7,8 +7,23 @@ every side effect happens in :mod:`kaptain.activities` on the worker's platform.
 from kaptain.workflows.build import BuildImageWorkflow
 from kaptain.workflows.cleanup import CleanupJobWorkflow
 from kaptain.workflows.train import TrainModelWorkflow
+from kaptain.workflows.trial import TrialRunWorkflow
+from kaptain.workflows.tune import TuneModelWorkflow
 
-ALL_WORKFLOWS: list[type] = [BuildImageWorkflow, TrainModelWorkflow, CleanupJobWorkflow]
+ALL_WORKFLOWS: list[type] = [
+    BuildImageWorkflow,
+    TrainModelWorkflow,
+    CleanupJobWorkflow,
+    TuneModelWorkflow,
+    TrialRunWorkflow,
+]
 """Every workflow class a Kaptain worker registers."""
 
-__all__ = ["ALL_WORKFLOWS", "BuildImageWorkflow", "CleanupJobWorkflow", "TrainModelWorkflow"]
+__all__ = [
+    "ALL_WORKFLOWS",
+    "BuildImageWorkflow",
+    "CleanupJobWorkflow",
+    "TrainModelWorkflow",
+    "TrialRunWorkflow",
+    "TuneModelWorkflow",
+]
