@@ -11,16 +11,14 @@ import torch
 
 from harness import REPO, WorkerProcess
 from kaptain.config import Config
+from kaptain.hyperparameter.domains import Discrete, Double
 from kaptain.model.models import Model
 
 EXAMPLE = REPO / "examples" / "mnist"
 
 
-@pytest.mark.slow
-def test_mnist_trains_with_two_ddp_workers(
-    worker: WorkerProcess, capsys: pytest.CaptureFixture[str]
-) -> None:
-    model = Model(
+def mnist_model() -> Model:
+    return Model(
         id="dev/mnist",
         name="MNIST",
         description="digits",
@@ -34,6 +32,13 @@ def test_mnist_trains_with_two_ddp_workers(
         image_name="registry.local/kaptain/mnist",
         config=Config.default(base_dir=str(EXAMPLE)),
     )
+
+
+@pytest.mark.slow
+def test_mnist_trains_with_two_ddp_workers(
+    worker: WorkerProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = mnist_model()
     assert model.train(workers=2, hyperparameters={"--epochs": 10, "--lr": 0.1}, verbose=True)
     out = capsys.readouterr().out
     # both ranks ran in one process group, each on its half of the data
@@ -60,3 +65,24 @@ def test_example_script_runs_by_hand_without_kaptain(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "accuracy=" in done.stdout
+
+
+@pytest.mark.slow
+def test_tuning_mnist_finds_a_better_model_than_the_worst_trial(
+    worker: WorkerProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = mnist_model()
+    assert model.tune(
+        hyperparameters={"--lr": Double(0.005, 0.2), "--epochs": Discrete(["1", "4"])},
+        objectives=["accuracy", "loss"],
+        trials=4,
+        parallel_trials=2,
+        workers=1,
+    )
+    rows = model.trials()
+    rows = rows.to_dict("records") if hasattr(rows, "to_dict") else rows
+    objectives = [row["objective"] for row in rows if row["state"] == "succeeded"]
+    assert len(objectives) == 4
+    assert model.metrics is not None
+    assert model.metrics["accuracy"]["latest"] == max(objectives) > min(objectives)
+    assert "trials" in capsys.readouterr().err  # the progress bar

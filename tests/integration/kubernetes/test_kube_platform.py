@@ -18,6 +18,7 @@ from harness import REPO, all_histories, wait_for
 from kaptain.activities.kubernetes.permissions import USER_PERMISSIONS, WORKER_PERMISSIONS
 from kaptain.activities.kubernetes.registry import RegistryClient
 from kaptain.exceptions import WorkloadDeploymentError
+from kaptain.hyperparameter.domains import Discrete, Double
 from kubestack import S3_KEY_ID, S3_SECRET, KubeStack
 
 
@@ -197,3 +198,24 @@ def test_mnist_example_trains_through_the_kubernetes_platform(kube: KubeStack) -
     assert model.metrics is not None and model.metrics["accuracy"]["latest"] > 0.9
     [job] = kube.emulator.objects("pytorchjobs", "default")
     assert job["spec"]["pytorchReplicaSpecs"]["Worker"]["replicas"] == 1
+
+
+def test_tuning_runs_each_trial_as_a_job_named_after_the_experiment(kube: KubeStack) -> None:
+    model = kube.model()
+    assert model.tune(
+        hyperparameters={"--lr": Double(0.1, 0.5), "--epochs": Discrete(["1", "2"])},
+        objectives=["accuracy"],
+        trials=3,
+        parallel_trials=2,
+        workers=1,
+        algorithm="tpe",
+    )
+    jobs = kube.emulator.objects("pytorchjobs", "default")
+    assert len(jobs) == 3
+    revision = model.revision[:8]
+    assert sorted(j["metadata"]["name"] for j in jobs) == [
+        f"dev-tiny-{revision}-t{n}" for n in range(3)
+    ]
+    assert all(j["status"]["conditions"][-1]["type"] == "Succeeded" for j in jobs)
+    assert model.state.value == "tuned"
+    assert kube.emulator.objects("secrets", "default") == []

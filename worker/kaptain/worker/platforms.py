@@ -11,9 +11,12 @@ from kaptain.worker.settings import Platform, WorkerSettings
 
 def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
     """The activity callables of the configured platform."""
+    from kaptain.activities.tuning.suggest import TuningActivities
+
+    shared: list[Callable[..., Any]] = [TuningActivities().suggest]
     if settings.platform is Platform.KUBERNETES:
-        return kubernetes_activities(settings)
-    return local_activities(settings)
+        return kubernetes_activities(settings) + shared
+    return local_activities(settings) + shared
 
 
 def local_activities(settings: WorkerSettings) -> list[Callable[..., Any]]:
@@ -38,6 +41,7 @@ def local_activities(settings: WorkerSettings) -> list[Callable[..., Any]]:
         jobs.delete_job,
         storage.check_upload,
         storage.record,
+        storage.copy_model,
         LocalSecretActivities(secrets).delete_secrets,
     ]
 
@@ -62,5 +66,6 @@ def kubernetes_activities(settings: WorkerSettings) -> list[Callable[..., Any]]:
         jobs.delete_job,
         storage.check_upload,
         storage.record,
+        storage.copy_model,
         secrets.delete_secrets,
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
@@ -30,6 +30,8 @@ with workflow.unsafe.imports_passed_through():
     from kaptain.workflows.options import QUICK_ACTIVITY, RETRY, delete_secrets
 
 _STATE = SearchAttributeKey.for_keyword(SearchAttribute.STATE)
+_MODEL_ID = SearchAttributeKey.for_keyword(SearchAttribute.MODEL_ID)
+_ACTION = SearchAttributeKey.for_keyword(SearchAttribute.ACTION)
 _REVISION = SearchAttributeKey.for_keyword(SearchAttribute.REVISION)
 
 
@@ -225,6 +227,13 @@ class TuneModelWorkflow:
             ),
             id=f"{workflow.info().workflow_id}/{revision[:8]}/trial-{number}",
             result_type=TrialRecord,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(_MODEL_ID, tune.model_id),
+                    SearchAttributePair(_ACTION, "trial"),
+                    SearchAttributePair(_REVISION, revision),
+                ]
+            ),
             static_summary=f"trial {number} of {tune.model_id}: "
             + " ".join(steps.as_flags(suggestion.hyperparameters)),
         )
