@@ -7,6 +7,9 @@ secrets it staged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from kaptain.client.settings import platform_name
 from kaptain.config import Config
 from kaptain.contracts import BuildInput, ResourceSpec, StorageRef
@@ -49,6 +52,28 @@ def stage(config: Config, model_id: str) -> StagedCredentials:
         storage=config.storage_config_provider if s3 else None,
         docker_config=config.docker_config_provider if kube else None,
         registry_ca=config.docker_registry_certificate_provider if kube else None,
+    )
+
+
+T = TypeVar("T")
+
+
+def with_credentials(config: Config, model_id: str, make: Callable[[StagedCredentials], T]) -> T:
+    """Stage credentials and make an input that refers to them; unstage if that fails."""
+    staged = stage(config, model_id)
+    try:
+        return make(staged)
+    except BaseException:
+        discard(config, staged)
+        raise
+
+
+def staged_of(build: BuildInput) -> StagedCredentials:
+    """The secrets a build input refers to (its storage's, its registry's)."""
+    return StagedCredentials(
+        storage=build.storage.credentials_ref,
+        docker_config=build.docker_config_ref,
+        registry_ca=build.registry_ca_ref,
     )
 
 

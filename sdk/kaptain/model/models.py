@@ -51,15 +51,6 @@ METRICS_TYPES = ("training", "testing", "validation", "production")
 _NOT_YET = "{action} is not available in this release of the Kaptain SDK (planned: {issue})"
 
 
-def _staged_of_build(build: BuildInput) -> StagedCredentials:
-    """The secrets a build input refers to (its storage's, its registry's)."""
-    return StagedCredentials(
-        storage=build.storage.credentials_ref,
-        docker_config=build.docker_config_ref,
-        registry_ca=build.registry_ca_ref,
-    )
-
-
 class Model:
     """A representation of a machine learning model.
 
@@ -207,15 +198,8 @@ class Model:
         inputs.check_platform(self.config)
         config, model_id, image = self.config, self.id, self.image
 
-        def prepare() -> BuildInput:
-            staged = inputs.stage(config, model_id)
-            try:
-                return inputs.build_input(
-                    config, model_id, image, context, staged, owns_secrets=True
-                )
-            except BaseException:
-                inputs.discard(config, staged)
-                raise
+        def make(staged: StagedCredentials) -> BuildInput:
+            return inputs.build_input(config, model_id, image, context, staged, owns_secrets=True)
 
         request = actions.Request(
             workflow=WorkflowName.BUILD_IMAGE,
@@ -223,8 +207,8 @@ class Model:
             summary=f"build {image}",
             model_id=model_id,
             action="build",
-            prepare=prepare,
-            discard=lambda build: inputs.discard(config, _staged_of_build(build)),
+            prepare=lambda: inputs.with_credentials(config, model_id, make),
+            discard=lambda build: inputs.discard(config, inputs.staged_of(build)),
         )
         result = portal().run(actions.run_build(request, verbose=requests.verbose(verbose)))
         actions.report_build(result)
@@ -320,28 +304,23 @@ class Model:
         config, model_id, image = self.config, self.id, self.image
         namespace, framework = config.namespace, self.framework.value
 
-        def prepare() -> TrainInput:
-            staged = inputs.stage(config, model_id)
-            try:
-                return TrainInput(
-                    namespace=namespace,
-                    model_id=model_id,
-                    framework=framework,
-                    build=inputs.build_input(
-                        config, model_id, image, context, staged, owns_secrets=False
-                    ),
-                    hyperparameters=flags,
-                    args=extra,
-                    workers=replicas,
-                    resources=resources,
-                    storage=inputs.storage_ref(config, staged),
-                    timeout_seconds=seconds,
-                    ttl_seconds_after_finished=ttl,
-                    force_cleanup=force,
-                )
-            except BaseException:
-                inputs.discard(config, staged)
-                raise
+        def make(staged: StagedCredentials) -> TrainInput:
+            return TrainInput(
+                namespace=namespace,
+                model_id=model_id,
+                framework=framework,
+                build=inputs.build_input(
+                    config, model_id, image, context, staged, owns_secrets=False
+                ),
+                hyperparameters=flags,
+                args=extra,
+                workers=replicas,
+                resources=resources,
+                storage=inputs.storage_ref(config, staged),
+                timeout_seconds=seconds,
+                ttl_seconds_after_finished=ttl,
+                force_cleanup=force,
+            )
 
         return actions.Request(
             workflow=WorkflowName.TRAIN_MODEL,
@@ -349,8 +328,8 @@ class Model:
             summary=f"train {model_id} ({replicas} workers)",
             model_id=model_id,
             action="train",
-            prepare=prepare,
-            discard=lambda train: inputs.discard(config, _staged_of_build(train.build)),
+            prepare=lambda: inputs.with_credentials(config, model_id, make),
+            discard=lambda train: inputs.discard(config, inputs.staged_of(train.build)),
         )
 
     # -- later releases --------------------------------------------------------------------
@@ -448,36 +427,31 @@ class Model:
         config, model_id, image = self.config, self.id, self.image
         namespace, framework = config.namespace, self.framework.value
 
-        def prepare() -> TuneInput:
-            staged = inputs.stage(config, model_id)
-            try:
-                return TuneInput(
-                    namespace=namespace,
-                    model_id=model_id,
-                    framework=framework,
-                    build=inputs.build_input(
-                        config, model_id, image, context, staged, owns_secrets=False
-                    ),
-                    parameters=specs,
-                    objectives=names,
-                    objective_goal=target,
-                    objective_type=direction,  # type: ignore[arg-type]
-                    trials=counts["trials"],
-                    parallel_trials=counts["parallel_trials"],
-                    failed_trials=counts["failed_trials"],
-                    algorithm=method,
-                    algorithm_setting=settings,
-                    args=extra,
-                    workers=counts["workers"],
-                    resources=spec,
-                    storage=inputs.storage_ref(config, staged),
-                    timeout_seconds=seconds,
-                    ttl_seconds_after_finished=ttl,
-                    delete_experiment=delete,
-                )
-            except BaseException:
-                inputs.discard(config, staged)
-                raise
+        def make(staged: StagedCredentials) -> TuneInput:
+            return TuneInput(
+                namespace=namespace,
+                model_id=model_id,
+                framework=framework,
+                build=inputs.build_input(
+                    config, model_id, image, context, staged, owns_secrets=False
+                ),
+                parameters=specs,
+                objectives=names,
+                objective_goal=target,
+                objective_type=direction,  # type: ignore[arg-type]
+                trials=counts["trials"],
+                parallel_trials=counts["parallel_trials"],
+                failed_trials=counts["failed_trials"],
+                algorithm=method,
+                algorithm_setting=settings,
+                args=extra,
+                workers=counts["workers"],
+                resources=spec,
+                storage=inputs.storage_ref(config, staged),
+                timeout_seconds=seconds,
+                ttl_seconds_after_finished=ttl,
+                delete_experiment=delete,
+            )
 
         request = actions.Request(
             workflow=WorkflowName.TUNE_MODEL,
@@ -485,8 +459,8 @@ class Model:
             summary=f"tune {model_id} ({counts['trials']} trials, {method})",
             model_id=model_id,
             action="tune",
-            prepare=prepare,
-            discard=lambda tune: inputs.discard(config, _staged_of_build(tune.build)),
+            prepare=lambda: inputs.with_credentials(config, model_id, make),
+            discard=lambda tune: inputs.discard(config, inputs.staged_of(tune.build)),
         )
         result = portal().run(actions.run_tune(request, objective=names[0]))
         if result is None:
