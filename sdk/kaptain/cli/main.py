@@ -98,6 +98,16 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_output(dev_status)
     dev_status.set_defaults(handler=_dev_status)
 
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of every workflow's input and result",
+        description="Print the wire contract other services use to start Kaptain's workflows: "
+        "task queue, workflow ids, search attributes, and the JSON Schema of each workflow's "
+        "input and result (payloads are json/plain).",
+    )
+    schema.add_argument("workflow", nargs="?", help="only this workflow (e.g. kaptain.TrainModel)")
+    schema.set_defaults(handler=_schema)
+
     # Listed for --help only: main() forwards `kaptain worker ...` before parsing.
     commands.add_parser(
         "worker",
@@ -106,6 +116,20 @@ def _build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     return parser
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from kaptain.contracts.catalog import schema_document
+
+    document = schema_document()
+    if args.workflow:
+        if args.workflow not in document["workflows"]:
+            known = ", ".join(document["workflows"])
+            print(f"kaptain: error: unknown workflow {args.workflow!r} (known: {known})")
+            return 2
+        document = document["workflows"][args.workflow]
+    print(json.dumps(document, indent=2))
+    return 0
 
 
 def _add_output(parser: argparse.ArgumentParser) -> None:
