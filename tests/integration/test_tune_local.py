@@ -149,3 +149,30 @@ def test_keyboard_interrupt_cancels_the_experiment_and_its_trials(
         )
     thread.join()
     wait_for(lambda: job_dirs(kaptain_home) == [], 30)
+
+
+def test_hyperband_stops_lagging_trials_early(
+    worker: WorkerProcess, kaptain_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = make_model()
+    assert model.tune(
+        hyperparameters={"--lr": Double(0.05, 0.5)},
+        objectives=["accuracy"],
+        trials=6,
+        parallel_trials=3,
+        workers=1,
+        algorithm="hyperband",
+        algorithm_setting={"eta": 2, "min_resource": 1},
+        args={"--epochs": 6, "--sleep": 6},  # one report a second
+    )
+    rows = model.trials()
+    rows = rows.to_dict("records") if hasattr(rows, "to_dict") else rows
+    pruned = [row for row in rows if row["state"] == "pruned"]
+    succeeded = [row for row in rows if row["state"] == "succeeded"]
+    assert pruned, rows  # some trials were stopped on their intermediate reports
+    assert all("stopped early by hyperband" in row["message"] for row in pruned)
+    # a pruned trial lagged a trial that ran on (accuracy grows with lr at every epoch)
+    assert min(float(row["--lr"]) for row in pruned) < max(float(r["--lr"]) for r in succeeded)
+    assert model.hyperparameters == {"--lr": max(succeeded, key=lambda r: r["objective"])["--lr"]}
+    # the pruned trials' jobs were deleted when they were stopped
+    assert len(job_dirs(kaptain_home)) == len(rows) - len(pruned)

@@ -39,6 +39,7 @@ CASES: list[tuple[str, list[ParameterSpec], dict[str, str]]] = [
     ("multivariate-tpe", ALL, {"n_startup_trials": "3"}),
     ("cmaes", NUMERIC, {}),
     ("sobol", ALL, {}),
+    ("hyperband", ALL, {"eta": "2", "min_resource": "1"}),
 ]
 
 
@@ -315,7 +316,7 @@ def test_the_activity_runs_the_suggestion_and_refuses_bad_algorithms_for_good() 
     request = _request("random", number=2)
     assert asyncio.run(activities.suggest(request)) == suggest(request)
     with pytest.raises(ApplicationError) as raised:
-        asyncio.run(activities.suggest(_request("hyperband")))
+        asyncio.run(activities.suggest(_request("annealing")))
     assert raised.value.non_retryable
     assert raised.value.type == "UnsupportedAlgorithmException"
 
@@ -333,7 +334,7 @@ def test_a_package_missing_on_the_worker_fails_for_good(monkeypatch: pytest.Monk
 
 BAD: list[tuple[str, dict[str, object], list[ParameterSpec], str]] = [
     ("annealing", {}, ALL, "supported algorithms: random, grid"),
-    ("hyperband", {}, ALL, "early stopping"),
+    ("hyperband", {"eta": 1}, ALL, ">= 2"),
     ("tpe", {"bogus": "1"}, ALL, "supported settings: n_ei_candidates, n_startup_trials"),
     ("tpe", {"n_ei_candidates": "0"}, ALL, ">= 1"),
     ("tpe", {"n_startup_trials": "many"}, ALL, "must be an integer"),

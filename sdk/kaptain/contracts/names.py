@@ -36,6 +36,7 @@ class ActivityName:
     DELETE_SECRETS: Final = "kaptain.secrets.delete"
     SUGGEST: Final = "kaptain.tune.suggest"
     COPY_MODEL: Final = "kaptain.storage.copy_model"
+    JOB_METRICS: Final = "kaptain.train.metrics"
 
 
 class SearchAttribute:

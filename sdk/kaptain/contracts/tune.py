@@ -10,7 +10,7 @@ from kaptain.contracts.build import BuildInput
 from kaptain.contracts.common import ResourceSpec, StorageRef
 from kaptain.contracts.train import JobSpec, MetricSummary
 
-TrialState = Literal["running", "succeeded", "failed", "cancelled"]
+TrialState = Literal["running", "succeeded", "failed", "cancelled", "pruned"]
 
 
 class ParameterSpec(BaseModel):
@@ -39,7 +39,8 @@ class TrialRecord(BaseModel):
     Attributes:
         number: 0-based trial number.
         hyperparameters: Flag -> value the trial ran with.
-        state: ``running``, ``succeeded``, ``failed`` or ``cancelled``.
+        state: ``running``, ``succeeded``, ``failed``, ``cancelled`` or ``pruned`` (stopped
+            early by hyperband).
         objective: The main objective's latest value (succeeded trials).
         metrics: Every metric the trial reported, summarized.
         model_uri: Where the trial uploaded its model.
@@ -91,6 +92,16 @@ class TrialInput(BaseModel):
     timeout_seconds: int
     force_cleanup: bool = False
     ttl_seconds_after_finished: int | None = None
+    report_to: str | None = None
+    """Workflow id to signal the objective's intermediate values to (early stopping)."""
+    report_interval_seconds: int = 2
+
+
+class TrialReport(BaseModel):
+    """A trial's intermediate values of the main objective, in the order reported."""
+
+    number: int
+    values: list[float]
 
 
 class TuneInput(BaseModel):
@@ -156,6 +167,7 @@ class TuneStatus(BaseModel):
     completed: int = 0
     running: int = 0
     failed: int = 0
+    pruned: int = 0
     best_objective: float | None = None
     best_trial: int | None = None
     message: str = ""

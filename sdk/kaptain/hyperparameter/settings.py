@@ -38,7 +38,12 @@ CMA-ES searches ``double`` and ``int`` parameters (at least one); it cannot sear
 ``categorical`` ones, so those are refused. ``discrete`` parameters are drawn at random
 beside it, as Katib does.
 
-Not supported: ``hyperband`` (it needs early stopping on intermediate reports); TPE's
+Hyperband samples at random and stops trials early (asynchronous successive halving): at
+each rung of ``min_resource * eta**k`` reports of the main objective (below ``max_resource``),
+a trial not in the best ``1/eta`` of the trials that reached that rung is stopped. Settings:
+``eta`` (default 3), ``min_resource`` (default 1), ``max_resource`` (default: no limit).
+
+Not supported: TPE's
 ``gamma`` and ``prior_weight`` (optuna deprecated both in 4.9 and removes them in 6);
 CMA-ES's ``ipop``/``bipop`` restarts (optuna 5 dropped them); scikit-optimize's
 ``base_estimator``, ``acq_func`` and ``acq_optimizer`` (bayesianoptimization is optuna's
@@ -158,6 +163,12 @@ _SETTINGS: Final[dict[str, dict[str, _Setting]]] = {
         "restart_strategy": _one_of("none", why="optuna 5 no longer restarts CMA-ES"),
     },
     Algorithm.SOBOL.value: {"random_state": _SEED},
+    Algorithm.HYPERBAND.value: {
+        "random_state": _SEED,
+        "eta": _int_at_least(2),
+        "min_resource": _int_at_least(1),
+        "max_resource": _int_at_least(1),
+    },
 }
 _ALIASES: Final = {"n_EI_candidates": "n_ei_candidates"}
 _NOT_HONOURED: Final = {
@@ -169,7 +180,7 @@ _NOT_HONOURED: Final = {
 }
 
 SUPPORTED_ALGORITHMS: Final = tuple(_SETTINGS)
-"""Katib names of the algorithms this release runs (every Katib name but ``hyperband``)."""
+"""Katib names of the algorithms this release runs."""
 
 
 def supported_settings(algorithm: str) -> tuple[str, ...]:
@@ -238,11 +249,6 @@ def _algorithm_name(algorithm: str | Algorithm | None) -> str:
     if algorithm is None:
         return DEFAULT_ALGORITHM
     name = algorithm.value if isinstance(algorithm, Algorithm) else str(algorithm).strip().lower()
-    if name == Algorithm.HYPERBAND.value:
-        raise UnsupportedAlgorithmException(
-            "hyperband needs early stopping on intermediate reports, which this release does "
-            f"not run yet; supported algorithms: {', '.join(SUPPORTED_ALGORITHMS)}"
-        )
     if name not in _SETTINGS:
         raise UnsupportedAlgorithmException(
             f"Unsupported algorithm {algorithm!r}; supported algorithms: "

@@ -101,7 +101,12 @@ class TuneProgress:
         self._bar.n = status.completed
         best = "-" if status.best_objective is None else f"{status.best_objective:.4g}"
         self._bar.set_postfix(
-            {f"best {self._objective}": best, "running": status.running, "failed": status.failed},
+            {
+                f"best {self._objective}": best,
+                "running": status.running,
+                "failed": status.failed,
+                "pruned": status.pruned,
+            },
             refresh=False,
         )
         self._bar.refresh()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from temporalio import workflow
@@ -135,8 +136,22 @@ async def delete_job(job: JobRef) -> None:
     )
 
 
-async def wait_job(job: JobRef, timeout_seconds: int) -> JobOutcome:
-    """Wait for the job, racing a durable timer; a timed-out job is deleted."""
+async def wait_job(
+    job: JobRef,
+    timeout_seconds: int,
+    *,
+    tick: Callable[[], Awaitable[None]] | None = None,
+    tick_seconds: float = 2.0,
+) -> JobOutcome:
+    """Wait for the job, racing a durable timer; a timed-out job is deleted.
+
+    Args:
+        job: The job.
+        timeout_seconds: Give up (and delete the job) after this long.
+        tick: Called every ``tick_seconds`` while the job runs (e.g. to report progress).
+        tick_seconds: Interval of ``tick``.
+    """
+    deadline = workflow.now() + timedelta(seconds=timeout_seconds)
     waiting = workflow.start_activity(
         ActivityName.WAIT_JOB,
         WaitJobInput(job=job),
@@ -145,10 +160,16 @@ async def wait_job(job: JobRef, timeout_seconds: int) -> JobOutcome:
         heartbeat_timeout=HEARTBEAT,
         retry_policy=RETRY,
     )
-    done, _ = await workflow.wait([waiting], timeout=timeout_seconds)
-    if done:
-        outcome: JobOutcome = await waiting
-        return outcome
+    while True:
+        remaining = (deadline - workflow.now()).total_seconds()
+        interval = min(remaining, tick_seconds) if tick else remaining
+        done, _ = await workflow.wait([waiting], timeout=max(interval, 0.001))
+        if done:
+            outcome: JobOutcome = await waiting
+            return outcome
+        if remaining <= interval or tick is None:
+            break
+        await tick()
     waiting.cancel()
     with contextlib.suppress(ActivityError):  # cancelled, as asked
         await waiting

@@ -2,17 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from temporalio import workflow
 from temporalio.exceptions import is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from kaptain.contracts import JobRef, TrialInput, TrialRecord, WorkflowName
+    from kaptain.contracts import (
+        ActivityName,
+        JobRef,
+        TrialInput,
+        TrialRecord,
+        TrialReport,
+        WorkflowName,
+    )
     from kaptain.workflows import steps
+    from kaptain.workflows.options import QUICK_ACTIVITY, RETRY
 
 
 @workflow.defn(name=WorkflowName.TRIAL_RUN)
 class TrialRunWorkflow:
     """Start the trial's job, wait for it, and report its objective."""
+
+    def __init__(self) -> None:
+        self._sent = 0
+
+    def _reporter(self, trial: TrialInput, job: JobRef) -> Callable[[], Awaitable[None]]:
+        """Sends the objective's new intermediate values to the experiment (early stopping)."""
+
+        async def report() -> None:
+            metrics: dict[str, list[float]] = await workflow.execute_activity(
+                ActivityName.JOB_METRICS,
+                job,
+                result_type=dict[str, list[float]],
+                start_to_close_timeout=QUICK_ACTIVITY,
+                retry_policy=RETRY,
+            )
+            values = metrics.get(trial.objective, [])
+            if len(values) > self._sent and trial.report_to:
+                self._sent = len(values)
+                await workflow.get_external_workflow_handle(trial.report_to).signal(
+                    "report", TrialReport(number=trial.number, values=values)
+                )
+
+        return report
 
     @workflow.run
     async def run(self, trial: TrialInput) -> TrialRecord:
@@ -27,7 +60,12 @@ class TrialRunWorkflow:
         job: JobRef | None = None
         try:
             job = await steps.start_job(trial.job)
-            outcome = await steps.wait_job(job, trial.timeout_seconds)
+            outcome = await steps.wait_job(
+                job,
+                trial.timeout_seconds,
+                tick=self._reporter(trial, job) if trial.report_to else None,
+                tick_seconds=trial.report_interval_seconds,
+            )
         except BaseException as err:
             if is_cancelled_exception(err):
                 await steps.delete_job(job or steps.job_ref(trial.job))

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         TrackingRecord,
         TrialInput,
         TrialRecord,
+        TrialReport,
         TuneInput,
         TuneResult,
         TuneStatus,
@@ -28,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from kaptain.workflows import steps
     from kaptain.workflows.options import QUICK_ACTIVITY, RETRY, delete_secrets
+    from kaptain.workflows.pruning import SuccessiveHalving
 
 _STATE = SearchAttributeKey.for_keyword(SearchAttribute.STATE)
 _MODEL_ID = SearchAttributeKey.for_keyword(SearchAttribute.MODEL_ID)
@@ -56,6 +58,19 @@ class TuneModelWorkflow:
     def __init__(self) -> None:
         self._status = TuneStatus(phase="Pending")
         self._history: list[TrialRecord] = []
+        self._running: dict[int, workflow.ChildWorkflowHandle[object, TrialRecord]] = {}
+        self._halving: SuccessiveHalving | None = None
+        self._pruned: set[int] = set()
+
+    @workflow.signal(name="report")
+    def report(self, report: TrialReport) -> None:
+        """A trial's intermediate objective values: hyperband stops the trials that lag."""
+        handle = self._running.get(report.number)
+        if self._halving is None or handle is None or report.number in self._pruned:
+            return
+        if self._halving.report(report.number, report.values):
+            self._pruned.add(report.number)
+            handle.cancel()
 
     @workflow.query(name="status")
     def status(self) -> TuneStatus:
@@ -92,6 +107,7 @@ class TuneModelWorkflow:
             completed=len(done),
             running=sum(t.state == "running" for t in self._history),
             failed=sum(t.state == "failed" for t in self._history),
+            pruned=sum(t.state == "pruned" for t in self._history),
             best_objective=best.objective if best else None,
             best_trial=best.number if best else None,
             message=message,
@@ -124,7 +140,15 @@ class TuneModelWorkflow:
 
     async def _search(self, tune: TuneInput, revision: str, image: BuildResult) -> str:
         """Keep up to ``parallel_trials`` trials running; returns why the search stopped."""
-        running: dict[int, workflow.ChildWorkflowHandle[object, TrialRecord]] = {}
+        if tune.algorithm == "hyperband":
+            settings = tune.algorithm_setting
+            self._halving = SuccessiveHalving(
+                eta=int(settings.get("eta", 3)),
+                min_resource=int(settings.get("min_resource", 1)),
+                max_resource=int(settings["max_resource"]) if "max_resource" in settings else None,
+                maximize=tune.objective_type == "maximize",
+            )
+        running = self._running
         deadline = workflow.now() + timedelta(seconds=tune.timeout_seconds)
         exhausted = False
         reason = "MaxTrials"
@@ -224,6 +248,7 @@ class TuneModelWorkflow:
                 timeout_seconds=tune.timeout_seconds,
                 force_cleanup=tune.delete_experiment,
                 ttl_seconds_after_finished=tune.ttl_seconds_after_finished,
+                report_to=workflow.info().workflow_id if self._halving else None,
             ),
             id=f"{workflow.info().workflow_id}/{revision[:8]}/trial-{number}",
             result_type=TrialRecord,
@@ -246,6 +271,14 @@ class TuneModelWorkflow:
         try:
             result: TrialRecord = await handle
         except ChildWorkflowError as err:
+            if number in self._pruned:
+                values = self._halving.values.get(number, []) if self._halving else []
+                return previous.model_copy(
+                    update={
+                        "state": "pruned",
+                        "message": f"stopped early by hyperband after {len(values)} reports",
+                    }
+                )
             cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
             return previous.model_copy(update={"state": "failed", "message": cause})
         return result

@@ -9,7 +9,13 @@ from temporalio import activity
 
 from kaptain.activities.errors import permanent
 from kaptain.activities.kubernetes.api import EVENTS, PODS, PYTORCHJOBS, TFJOBS, KubeApi, Resource
-from kaptain.activities.kubernetes.errors import Conflict, KubeError, to_application_error
+from kaptain.activities.kubernetes.errors import (
+    Conflict,
+    Invalid,
+    KubeError,
+    NotFound,
+    to_application_error,
+)
 from kaptain.activities.kubernetes.manifests import training_job
 from kaptain.activities.kubernetes.manifests.training import KINDS
 from kaptain.activities.kubernetes.watching import wait_for
@@ -206,6 +212,21 @@ class KubeJobActivities:
                 if terminated.get("exitCode", 0) != 0:
                     return str(pod["metadata"]["name"])
         return None
+
+    @activity.defn(name=ActivityName.JOB_METRICS)
+    async def job_metrics(self, job: JobRef) -> dict[str, list[float]]:
+        """Every ``name=value`` the leader pod printed so far ({} before it starts)."""
+        container = KINDS[job.kind].container
+        leader = f"{job.name}-{replica_names(job.kind, 1)[0]}"
+        try:
+            log: str = await self._api.run(
+                self._api.read_log, job.namespace, leader, container=container, tail_lines=10000
+            )
+        except (NotFound, Invalid):
+            return {}  # not created or not started yet
+        except KubeError as err:
+            raise to_application_error(err) from None
+        return parse_metrics(log.splitlines())
 
     @activity.defn(name=ActivityName.DELETE_JOB)
     async def delete_job(self, job: JobRef) -> bool:

@@ -224,6 +224,12 @@ class LocalJobActivities:
                 break
             await asyncio.sleep(0.1)
 
+    @activity.defn(name=ActivityName.JOB_METRICS)
+    async def job_metrics(self, job: JobRef) -> dict[str, list[float]]:
+        """Every ``name=value`` the leader replica printed so far."""
+        base = self.job_dir(job.namespace, job.name)
+        return self._metrics(base, replica_names(job.kind, job.replicas)[0])
+
     @activity.defn(name=ActivityName.DELETE_JOB)
     async def delete_job(self, job: JobRef) -> bool:
         """Stop the job's replicas and remove its directory; False when it was gone."""

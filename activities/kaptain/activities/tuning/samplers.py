@@ -125,8 +125,8 @@ def build_sampler(
     """
     base = int(settings.get("random_state", seed))
     trial_seed = stable_seed(base, number)
-    if algorithm == Algorithm.RANDOM.value:
-        return RandomSampler(seed=trial_seed)
+    if algorithm in (Algorithm.RANDOM.value, Algorithm.HYPERBAND.value):
+        return RandomSampler(seed=trial_seed)  # hyperband: random search + early stopping
     if algorithm in (Algorithm.TPE.value, Algorithm.MULTIVARIATE_TPE.value):
         return TPESampler(
             seed=trial_seed,
