@@ -176,3 +176,13 @@ def test_hyperband_stops_lagging_trials_early(
     assert model.hyperparameters == {"--lr": max(succeeded, key=lambda r: r["objective"])["--lr"]}
     # the pruned trials' jobs were deleted when they were stopped
     assert len(job_dirs(kaptain_home)) == len(rows) - len(pruned)
+
+
+def test_delete_experiment_removes_every_trial_job(
+    worker: WorkerProcess, kaptain_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAPTAIN_SDK_DELETE_EXPERIMENT", "yes")
+    model = make_model()
+    assert model.tune(hyperparameters=space(), objectives=["accuracy"], trials=2, workers=1)
+    assert job_dirs(kaptain_home) == []
+    assert model.state.value == "tuned"

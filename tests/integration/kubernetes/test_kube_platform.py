@@ -17,7 +17,7 @@ import pytest
 from harness import REPO, all_histories, wait_for
 from kaptain.activities.kubernetes.permissions import USER_PERMISSIONS, WORKER_PERMISSIONS
 from kaptain.activities.kubernetes.registry import RegistryClient
-from kaptain.exceptions import WorkloadDeploymentError
+from kaptain.exceptions import ImageBuildException, WorkloadDeploymentError
 from kaptain.hyperparameter.domains import Discrete, Double
 from kubestack import S3_KEY_ID, S3_SECRET, KubeStack
 
@@ -218,4 +218,13 @@ def test_tuning_runs_each_trial_as_a_job_named_after_the_experiment(kube: KubeSt
     ]
     assert all(j["status"]["conditions"][-1]["type"] == "Succeeded" for j in jobs)
     assert model.state.value == "tuned"
+    assert kube.emulator.objects("secrets", "default") == []
+
+
+def test_a_build_whose_kaniko_pod_cannot_start_fails_clearly(kube: KubeStack) -> None:
+    kube.emulator.pull_failures.add(r"kaniko-project/executor")
+    model = kube.model()
+    with pytest.raises(ImageBuildException, match=r"cannot start \(ErrImagePull|ImagePullBackOff"):
+        model.build()
+    assert kube.emulator.objects("jobs", "default") == []  # the Kaniko Job was deleted
     assert kube.emulator.objects("secrets", "default") == []

@@ -56,7 +56,7 @@ def kubernetes_activities(settings: WorkerSettings) -> list[Callable[..., Any]]:
 
     api = connect(settings.kubeconfig)
     secrets = KubeSecrets(api)
-    build = KubeBuildActivities(api, secrets)
+    build = KubeBuildActivities(api, secrets, stuck_grace_seconds=settings.stuck_grace_seconds)
     jobs = KubeJobActivities(api, stuck_grace_seconds=settings.stuck_grace_seconds)
     storage = StorageActivities(KubeCredentials(secrets))
     return [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio import activity
@@ -12,6 +12,7 @@ from kaptain.activities.errors import permanent
 from kaptain.activities.kubernetes.api import JOBS, PODS, KubeApi
 from kaptain.activities.kubernetes.errors import Conflict, KubeError, to_application_error
 from kaptain.activities.kubernetes.manifests import kaniko_job
+from kaptain.activities.kubernetes.pods import StuckPods
 from kaptain.activities.kubernetes.registry import RegistryClient, credentials_for, split_image
 from kaptain.activities.kubernetes.registry_errors import RegistryError
 from kaptain.activities.kubernetes.secrets import KubeSecrets
@@ -41,6 +42,8 @@ class KubeBuildActivities:
         api: The Kubernetes adapter.
         secrets: Reads the staged registry Secrets.
         registry: Makes a registry client (``base_url``, username, password, CA).
+        stuck_grace_seconds: How long the Kaniko pod may stay unschedulable or unable to
+            pull its image before the build fails.
     """
 
     def __init__(
@@ -48,10 +51,13 @@ class KubeBuildActivities:
         api: KubeApi,
         secrets: KubeSecrets,
         registry: Callable[..., RegistryClient] = RegistryClient,
+        *,
+        stuck_grace_seconds: float = 60.0,
     ) -> None:
         self._api = api
         self._secrets = secrets
         self._registry = registry
+        self._grace = stuck_grace_seconds
 
     def _labels(self, build: BuildInput) -> dict[str, str] | None:
         host, repository, reference = split_image(build.image)
@@ -113,7 +119,7 @@ class KubeBuildActivities:
                 build.namespace,
                 name,
                 done=job_outcome,
-                between=_heartbeat,
+                between=self._watchdog(build.namespace, name),
                 resource_version=_resume_version(),
             )
             if outcome == "Failed":
@@ -130,16 +136,23 @@ class KubeBuildActivities:
             image=build.image, checksum=build.checksum, skipped=False, location=build.image
         )
 
+    def _watchdog(
+        self, namespace: str, job: str
+    ) -> Callable[[str, dict[str, Any] | None], Awaitable[None]]:
+        stuck = StuckPods(self._api, self._grace, error_type="ImageBuildException")
+
+        async def between(version: str, _latest: dict[str, Any] | None) -> None:
+            activity.heartbeat(version)
+            await self._api.run(stuck.check, namespace, f"job-name={job}", f"the build {job}")
+
+        return between
+
     def _log_tail(self, namespace: str, job: str) -> str:
         pods = self._api.list(PODS, namespace, label_selector=f"job-name={job}").items
         if not pods:
             return "(no build pod was created)"
         pod = pods[-1]["metadata"]["name"]
         return self._api.read_log(namespace, pod, tail_lines=_LOG_TAIL)
-
-
-async def _heartbeat(version: str, _latest: dict[str, Any] | None) -> None:
-    activity.heartbeat(version)
 
 
 def _resume_version() -> str | None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from temporalio import activity
 
 from kaptain.activities.errors import permanent
-from kaptain.activities.kubernetes.api import EVENTS, PODS, PYTORCHJOBS, TFJOBS, KubeApi, Resource
+from kaptain.activities.kubernetes.api import PODS, PYTORCHJOBS, TFJOBS, KubeApi, Resource
 from kaptain.activities.kubernetes.errors import (
     Conflict,
     Invalid,
@@ -18,6 +17,7 @@ from kaptain.activities.kubernetes.errors import (
 )
 from kaptain.activities.kubernetes.manifests import training_job
 from kaptain.activities.kubernetes.manifests.training import KINDS
+from kaptain.activities.kubernetes.pods import StuckPods
 from kaptain.activities.kubernetes.watching import wait_for
 from kaptain.activities.metrics import parse_metrics
 from kaptain.activities.replica_env import replica_names
@@ -25,9 +25,6 @@ from kaptain.contracts import ActivityName, JobKind, JobOutcome, JobRef, JobSpec
 
 _REVISION_LABEL = "kaptain.d2iq.io/revision"
 _JOB_NAME_LABEL = "training.kubeflow.org/job-name"
-_STUCK_REASONS = frozenset(
-    {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError"}
-)
 _TAIL_LINES = 30
 
 
@@ -50,23 +47,6 @@ def condition_message(job: dict[str, Any], kind: str) -> str:
         if condition.get("type") == kind:
             return str(condition.get("message") or condition.get("reason") or kind)
     return kind
-
-
-def pod_problem(pod: dict[str, Any]) -> str | None:
-    """Why a pod cannot start (unschedulable, image pull), or None."""
-    status = pod.get("status") or {}
-    for condition in status.get("conditions") or []:
-        if (
-            condition.get("type") == "PodScheduled"
-            and condition.get("status") == "False"
-            and condition.get("reason") == "Unschedulable"
-        ):
-            return f"unschedulable: {condition.get('message', '')}".strip()
-    for container in status.get("containerStatuses") or []:
-        waiting = (container.get("state") or {}).get("waiting") or {}
-        if waiting.get("reason") in _STUCK_REASONS:
-            return f"{waiting['reason']}: {waiting.get('message', '')}".strip()
-    return None
 
 
 class KubeJobActivities:
@@ -124,11 +104,13 @@ class KubeJobActivities:
                 image that cannot be pulled.
         """
         job = wait.job
-        stuck_since: dict[str, float] = {}
+        stuck = StuckPods(self._api, self._grace)
 
         async def between(version: str, _latest: dict[str, Any] | None) -> None:
             activity.heartbeat(version)
-            await self._api.run(self._check_pods, job, stuck_since)
+            await self._api.run(
+                stuck.check, job.namespace, f"{_JOB_NAME_LABEL}={job.name}", job.name
+            )
 
         details = activity.info().heartbeat_details
         try:
@@ -140,40 +122,12 @@ class KubeJobActivities:
                 done=final_condition,
                 between=between,
                 resource_version=str(details[0]) if details else None,
-                round_seconds=max(1, min(10, int(self._grace / 2) or 1)),
+                round_seconds=max(1, min(4, int(self._grace / 2))),
             )
             outcome: JobOutcome = await self._api.run(self._outcome, job, final)
             return outcome
         except KubeError as err:
             raise to_application_error(err) from None
-
-    def _check_pods(self, job: JobRef, stuck_since: dict[str, float]) -> None:
-        pods = self._api.list(
-            PODS, job.namespace, label_selector=f"{_JOB_NAME_LABEL}={job.name}"
-        ).items
-        now = time.monotonic()
-        for pod in pods:
-            name = pod["metadata"]["name"]
-            problem = pod_problem(pod)
-            if problem is None:
-                stuck_since.pop(name, None)
-                continue
-            first = stuck_since.setdefault(name, now)
-            if now - first >= self._grace:
-                raise permanent(
-                    "WorkloadDeploymentError",
-                    f"pod {name} of {job.name} cannot start ({problem}); "
-                    f"{self._events(job.namespace, name)}",
-                )
-
-    def _events(self, namespace: str, pod: str) -> str:
-        events = self._api.list(
-            EVENTS, namespace, field_selector=f"involvedObject.name={pod}"
-        ).items
-        warnings = [
-            f"{e.get('reason')}: {e.get('message')}" for e in events if e.get("type") == "Warning"
-        ]
-        return "events: " + "; ".join(warnings[-3:]) if warnings else "no warning events"
 
     def _outcome(self, job: JobRef, final: str) -> JobOutcome:
         container = KINDS[job.kind].container

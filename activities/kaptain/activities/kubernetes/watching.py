@@ -26,7 +26,7 @@ async def wait_for(
     done: Callable[[dict[str, Any]], T | None],
     between: Callable[[str, dict[str, Any] | None], Awaitable[None]],
     resource_version: str | None = None,
-    round_seconds: int = 10,
+    round_seconds: int = 4,
 ) -> T:
     """Wait until ``done(object)`` returns something, and return that.
 
