@@ -169,14 +169,17 @@ class Model:
 
     # -- build and train ----------------------------------------------------------------
 
-    def _context(self) -> BuildContext:
-        return collect(
+    def _checked_context(self) -> BuildContext:
+        """The build context, after checking the files and the storage the platform needs."""
+        context = collect(
             self.config.base_dir,
             self.main_file,
             self.extra_files,
             self.requirements,
             self.base_image,
         )
+        inputs.check_platform(self.config)
+        return context
 
     def build(self, verbose: bool | None = None) -> bool:
         """Builds the image with the model's code and requirements and publishes it.
@@ -194,8 +197,7 @@ class Model:
             ModelValidationException: A model file is missing or outside ``base_dir``.
             ImageBuildException: The build failed (with the tail of its log).
         """
-        context = self._context()
-        inputs.check_platform(self.config)
+        context = self._checked_context()
         config, model_id, image = self.config, self.id, self.image
 
         def make(staged: StagedCredentials) -> BuildInput:
@@ -296,11 +298,8 @@ class Model:
         flags = requests.flag_values(hyperparameters, "hyperparameters")
         extra = requests.flag_values(args, "args")
         replicas = requests.positive_int(workers, "workers")
-        seconds = requests.timeout_seconds(
-            constants.DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
-        )
-        context = self._context()
-        inputs.check_platform(self.config)
+        seconds = requests.timeout_seconds(timeout)
+        context = self._checked_context()
         config, model_id, image = self.config, self.id, self.image
         namespace, framework = config.namespace, self.framework.value
 
@@ -419,11 +418,8 @@ class Model:
             if delete_experiment is None
             else requests.flag(delete_experiment, "delete_experiment")
         )
-        seconds = requests.timeout_seconds(
-            constants.DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
-        )
-        context = self._context()
-        inputs.check_platform(self.config)
+        seconds = requests.timeout_seconds(timeout)
+        context = self._checked_context()
         config, model_id, image = self.config, self.id, self.image
         namespace, framework = config.namespace, self.framework.value
 

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from kaptain.constants import DEFAULT_TIMEOUT_SECONDS
 from kaptain.envs import get_env_bool, get_env_optional_int
 from kaptain.exceptions import InvalidModelProperty, ModelValidationException
 
@@ -88,11 +89,13 @@ def positive_int(value: object, field: str, *, minimum: int = 1) -> int:
 
 
 def timeout_seconds(value: object) -> int:
-    """``timeout``: a positive number of seconds (floats are rounded up).
+    """``timeout``: a positive number of seconds (floats rounded up; None: the default).
 
     Raises:
         ModelValidationException: Not a positive finite number.
     """
+    if value is None:
+        return DEFAULT_TIMEOUT_SECONDS
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ModelValidationException(f"timeout must be a number of seconds, got {value!r}")
     if not math.isfinite(value) or value <= 0:
