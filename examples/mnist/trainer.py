@@ -84,11 +84,13 @@ def main() -> None:
             loss = loss_fn(model(images), labels)
             loss.backward()
             optimizer.step()
-            total += float(loss)
+            total += float(loss.detach())
         if rank == 0:
             accuracy = evaluate(model, test_data)
             print(f"epoch {epoch}: mean loss {total / len(loader):.4f}", flush=True)
             MetadataUtil.record_metrics({"loss": total / len(loader), "accuracy": accuracy})
+    if distributed:
+        dist.barrier()  # every rank finished training
     if rank == 0:
         plain = model.module if isinstance(model, DistributedDataParallel) else model
         with tempfile.TemporaryDirectory() as tmp:
@@ -96,6 +98,9 @@ def main() -> None:
             torch.save(plain.state_dict(), path)
             ModelExportUtil().upload_model(path)
     if distributed:
+        # Leave together: a rank tearing gloo down while a peer still holds the group can
+        # abort the peer (SIGABRT) on exit.
+        dist.barrier()
         dist.destroy_process_group()
 
 
