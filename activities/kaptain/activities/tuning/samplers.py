@@ -9,6 +9,7 @@ own, since optuna keeps their state in study attributes that a replayed history 
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import importlib
 import math
@@ -146,7 +147,51 @@ def build_sampler(
     raise ValueError(f"No sampler for algorithm {algorithm!r}")
 
 
-class SobolSampler(BaseSampler):
+class _UnitCubeSampler(BaseSampler):
+    """A sampler that draws points of the unit cube, scaled into each distribution.
+
+    Subclasses give the relative search space and :meth:`_unit_point`; parameters outside
+    that space are drawn by a seeded random fallback.
+    """
+
+    def __init__(self, space: Mapping[str, BaseDistribution], *, fallback_seed: int) -> None:
+        self._relative_space = dict(space)
+        self._fallback = RandomSampler(seed=fallback_seed)
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        """The parameters this sampler searches together."""
+        return dict(self._relative_space)
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """A point of the unit cube, scaled into each distribution."""
+        if not search_space:
+            return {}
+        unit = self._unit_point(study, search_space)
+        return {
+            name: _from_unit(dist, u)
+            for (name, dist), u in zip(search_space.items(), unit, strict=True)
+        }
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        """A random value, for a parameter outside the relative space."""
+        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
+
+    @abc.abstractmethod
+    def _unit_point(self, study: Study, search_space: dict[str, BaseDistribution]) -> list[float]:
+        """One point of the unit cube, a coordinate per parameter of ``search_space``."""
+
+
+class SobolSampler(_UnitCubeSampler):
     """Trial ``n`` gets point ``n`` of a scrambled Sobol' sequence, whatever ran before.
 
     optuna's QMCSampler counts its points in a study attribute, which a replayed history
@@ -160,45 +205,20 @@ class SobolSampler(BaseSampler):
     """
 
     def __init__(self, space: Mapping[str, BaseDistribution], *, seed: int, index: int) -> None:
-        self._space = dict(space)
+        super().__init__(space, fallback_seed=stable_seed(seed, index))
         self._seed = seed
         self._index = index
-        self._fallback = RandomSampler(seed=stable_seed(seed, index))
 
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        """The whole space: it is known before the first trial."""
-        return dict(self._space)
-
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        """Point ``index`` of the sequence, scaled into each distribution."""
-        if not search_space:
-            return {}
+    def _unit_point(self, study: Study, search_space: dict[str, BaseDistribution]) -> list[float]:
+        """Point ``index`` of the sequence."""
         qmc = importlib.import_module("scipy.stats.qmc")  # slow to import; only sobol needs it
         engine = qmc.Sobol(len(search_space), scramble=True, rng=np.random.default_rng(self._seed))
         if self._index > 0:
             engine.fast_forward(self._index)
-        unit = [float(u) for u in engine.random(1)[0]]
-        return {
-            name: _from_unit(dist, u)
-            for (name, dist), u in zip(search_space.items(), unit, strict=True)
-        }
-
-    def sample_independent(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        param_name: str,
-        param_distribution: BaseDistribution,
-    ) -> Any:
-        """A random value, for a parameter outside the known space (none in practice)."""
-        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
+        return [float(u) for u in engine.random(1)[0]]
 
 
-class HistoryCmaEsSampler(BaseSampler):
+class HistoryCmaEsSampler(_UnitCubeSampler):
     """CMA-ES over the ``double`` and ``int`` parameters, rebuilt from the history each time.
 
     optuna's CmaEsSampler keeps the evolving distribution in trial attributes that a replayed
@@ -224,28 +244,18 @@ class HistoryCmaEsSampler(BaseSampler):
         seed: int,
         sigma: float | None = None,
     ) -> None:
-        self._numeric: dict[str, BaseDistribution] = {
+        numeric = {
             name: dist
             for name, dist in space.items()
             if isinstance(dist, FloatDistribution | IntDistribution)
         }
+        super().__init__(numeric, fallback_seed=seed)
         self._sign = 1.0 if direction == StudyDirection.MINIMIZE else -1.0
         self._seed = seed
         self._sigma = sigma if sigma is not None else 1 / 6
-        self._fallback = RandomSampler(seed=seed)
 
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        """The ``double`` and ``int`` parameters."""
-        return dict(self._numeric)
-
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
+    def _unit_point(self, study: Study, search_space: dict[str, BaseDistribution]) -> list[float]:
         """Tell the history's full generations to a fresh CMA, then ask it for a point."""
-        if not search_space:
-            return {}
         cmaes = importlib.import_module("cmaes")
         dims = len(search_space)
         optimizer = cmaes.CMA(
@@ -262,21 +272,7 @@ class HistoryCmaEsSampler(BaseSampler):
         size = int(optimizer.population_size)
         for start in range(0, len(done) - size + 1, size):
             optimizer.tell([self._solution(search_space, t) for t in done[start : start + size]])
-        point = [float(x) for x in optimizer.ask()]
-        return {
-            name: _from_unit(dist, u)
-            for (name, dist), u in zip(search_space.items(), point, strict=True)
-        }
-
-    def sample_independent(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        param_name: str,
-        param_distribution: BaseDistribution,
-    ) -> Any:
-        """A random value, for the parameters CMA-ES does not search."""
-        return self._fallback.sample_independent(study, trial, param_name, param_distribution)
+        return [float(x) for x in optimizer.ask()]
 
     def _solution(
         self, space: Mapping[str, BaseDistribution], trial: FrozenTrial
