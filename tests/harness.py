@@ -9,7 +9,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +97,24 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class Background:
+    """A blocking SDK call in a thread: the notebook of a crash or attach test.
+
+    Args:
+        call: What the notebook runs.
+    """
+
+    def __init__(self, call: Callable[[], object]) -> None:
+        self._outcome: dict[str, object] = {}
+        self._thread = threading.Thread(target=lambda: self._outcome.setdefault("value", call()))
+        self._thread.start()
+
+    def result(self, timeout: float) -> object:
+        """Wait up to ``timeout`` seconds; the call's return value (None if unfinished)."""
+        self._thread.join(timeout)
+        return self._outcome.get("value")
 
 
 def wait_for(predicate: object, timeout: float = 60.0, interval: float = 0.1) -> None:

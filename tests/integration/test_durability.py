@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,16 @@ import pytest
 from moto.server import ThreadedMotoServer
 from temporalio.client import Client
 
-from harness import REPO, WorkerProcess, all_histories, job_dirs, make_model, records, wait_for
+from harness import (
+    REPO,
+    Background,
+    WorkerProcess,
+    all_histories,
+    job_dirs,
+    make_model,
+    records,
+    wait_for,
+)
 from kaptain.config import Config
 from kaptain.contracts import train_workflow_id
 from kaptain.platform.config.docker import DockerConfigurationProvider
@@ -35,23 +43,17 @@ def test_worker_sigkill_mid_training_completes_without_duplicates(
 ) -> None:
     model = make_model()
     seen = tmp_path / "seen"
-    outcome: dict[str, bool] = {}
-    caller = threading.Thread(
-        target=lambda: outcome.setdefault(
-            "ok",
-            model.train(
-                workers=2,
-                hyperparameters={"--epochs": 4, "--sleep": 8},
-                args={"--record-dir": str(seen)},
-            ),
+    caller = Background(
+        lambda: model.train(
+            workers=2,
+            hyperparameters={"--epochs": 4, "--sleep": 8},
+            args={"--record-dir": str(seen)},
         )
     )
-    caller.start()
     wait_for(lambda: replicas_running(kaptain_home, 2), 60)
     worker.kill()  # SIGKILL: no shutdown, heartbeats stop
     worker.start()  # a new worker process on the same queue and state directory
-    caller.join(180)
-    assert outcome == {"ok": True}
+    assert caller.result(180) is True
     # every replica started exactly once: the new worker adopted the running job
     starts = records(seen)
     assert sorted(r["env"]["RANK"] for r in starts) == ["0", "1"]

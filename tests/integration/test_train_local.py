@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import WorkerProcess, job_dirs, make_model, records, wait_for
+from harness import Background, WorkerProcess, job_dirs, make_model, records, wait_for
 from kaptain.model.models import Model
 
 
@@ -143,19 +143,15 @@ def test_second_train_attaches_to_the_running_one(
     worker: WorkerProcess, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first, second = make_model(), make_model()
-    results: dict[str, bool] = {}
-    thread = threading.Thread(
-        target=lambda: results.setdefault(
-            "first", first.train(workers=1, hyperparameters={"--epochs": 2, "--sleep": 4})
-        )
+    caller = Background(
+        lambda: first.train(workers=1, hyperparameters={"--epochs": 2, "--sleep": 4})
     )
-    thread.start()
     try:
         wait_for(lambda: "Running" in capsys.readouterr().out or thread_running_job(first), 30)
         assert second.train(workers=1, hyperparameters={"--epochs": 2, "--sleep": 4})
     finally:
-        thread.join(60)
-    assert results["first"] is True
+        first_result = caller.result(60)
+    assert first_result is True
     assert first.revision == second.revision  # one run, two callers
     assert len([r for r in second.history() if r.action == "train"]) == 1
 

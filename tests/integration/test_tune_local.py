@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from harness import WorkerProcess, job_dirs, make_model, records, wait_for
+from harness import Background, WorkerProcess, job_dirs, make_model, records, wait_for
 from kaptain.hyperparameter.domains import Discrete, Double
 
 
@@ -102,26 +102,20 @@ def test_worker_sigkill_mid_experiment_repeats_nothing(
 ) -> None:
     model = make_model()
     seen = tmp_path / "seen"
-    outcome: dict[str, bool] = {}
-    caller = threading.Thread(
-        target=lambda: outcome.setdefault(
-            "ok",
-            model.tune(
-                hyperparameters=space(),
-                objectives=["accuracy"],
-                trials=4,
-                parallel_trials=2,
-                workers=1,
-                args={"--sleep": 4, "--record-dir": str(seen)},
-            ),
+    caller = Background(
+        lambda: model.tune(
+            hyperparameters=space(),
+            objectives=["accuracy"],
+            trials=4,
+            parallel_trials=2,
+            workers=1,
+            args={"--sleep": 4, "--record-dir": str(seen)},
         )
     )
-    caller.start()
     wait_for(lambda: len(records(seen)) >= 2, 60)  # two trials running
     worker.kill()
     worker.start()
-    caller.join(240)
-    assert outcome == {"ok": True}
+    assert caller.result(240) is True
     starts = [r["env"]["KAPTAIN_JOB_NAME"] for r in records(seen)]
     assert len(starts) == 4  # four trials, each started exactly once
     assert len(set(starts)) == 4

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import _thread
 import threading
-from typing import Any
 
 import boto3
 import pytest
 
-from harness import REPO, all_histories, wait_for
+from harness import REPO, Background, all_histories, wait_for
 from kaptain.activities.kubernetes.permissions import USER_PERMISSIONS, WORKER_PERMISSIONS
 from kaptain.activities.kubernetes.registry import RegistryClient
 from kaptain.exceptions import ImageBuildException, WorkloadDeploymentError
@@ -146,18 +145,13 @@ def test_cancel_removes_the_job_and_its_secrets(kube: KubeStack) -> None:
 
 def test_worker_sigkill_adopts_the_same_job(kube: KubeStack) -> None:
     model = kube.model()
-    outcome: dict[str, Any] = {}
-    caller = threading.Thread(
-        target=lambda: outcome.setdefault(
-            "ok", model.train(workers=2, hyperparameters={"--epochs": 2, "--sleep": 6})
-        )
+    caller = Background(
+        lambda: model.train(workers=2, hyperparameters={"--epochs": 2, "--sleep": 6})
     )
-    caller.start()
     wait_for(lambda: _running_pods(kube) >= 2, 120)
     kube.worker.kill()
     kube.worker.start()
-    caller.join(180)
-    assert outcome == {"ok": True}
+    assert caller.result(180) is True
     assert len(kube.emulator.objects("pytorchjobs", "default")) == 1
     assert kube.emulator.objects("secrets", "default") == []
 
