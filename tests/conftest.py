@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import WorkerProcess
+from harness import WorkerProcess, stop_serving
 from kaptain.stack.temporal_server import free_port, start_dev_server, wait_until_serving
 
 
@@ -37,8 +37,12 @@ def temporal_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def kaptain_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private state directory (storage, secrets, envs, jobs) for one test."""
+def kaptain_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private state directory (storage, secrets, envs, jobs) for one test.
+
+    Model servers and the router it started are stopped afterwards, even when a test fails
+    half-way (they are detached on purpose: they outlive workers).
+    """
     home = tmp_path / "kaptain-home"
     home.mkdir()
     monkeypatch.setenv("KAPTAIN_HOME", str(home))
@@ -46,7 +50,8 @@ def kaptain_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                  "KAPTAIN_SDK_TTL_SECONDS_AFTER_FINISHED", "KAPTAIN_SDK_FORCE_CLEANUP",
                  "KAPTAIN_SDK_VERBOSE", "KAPTAIN_SDK_BASE_MODEL_STORAGE_URI"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
-    return home
+    yield home
+    stop_serving(home)
 
 
 @pytest.fixture

@@ -182,3 +182,17 @@ def all_histories(address: str) -> str:
         return "\n".join(texts)
 
     return asyncio.run(collect())
+
+
+def stop_serving(home: Path) -> None:
+    """SIGKILL the process groups of every model server and router under ``home``."""
+    serving = home / "serving"
+    pids = [p.read_text().strip() for p in serving.glob("deployments/*/*/*/*.pid")]
+    router = serving / "router.json"
+    if router.exists():
+        pids.append(str(json.loads(router.read_text()).get("pid", "")))
+    for pid in pids:
+        try:
+            os.killpg(int(pid), signal.SIGKILL)
+        except (ValueError, ProcessLookupError, PermissionError):
+            continue

@@ -1,4 +1,4 @@
-"""The Kaptain notebook flow, as a script: build, then train with 2 DDP workers.
+"""The Kaptain notebook flow, as a script: build, train with 2 DDP workers, deploy, canary.
 
 Run from anywhere: `python examples/mnist/run.py` (the embedded stack starts if needed).
 """
@@ -40,6 +40,28 @@ def main() -> int:
     print(f"revision:  {model.revision}")
     print(f"metrics:   {model.metrics}")
     print(f"model uri: {model.model_uri}")
+    print()
+    if model.deployment() is not None:
+        model.undeploy()  # a previous demo's deployment
+    if not model.deploy(cpu="1", memory="1G"):
+        return 1
+    # a second revision, rolled out as a canary with 30 % of the traffic, then promoted
+    if not model.train(workers=2, hyperparameters={"--epochs": 12, "--lr": 0.08}):
+        return 1
+    model.deploy_canary(canary_traffic_percentage=30)
+    state = model.deployment()
+    assert state is not None
+    print(f"traffic:   {state.traffic}")
+    model.promote_canary()
+    state = model.deployment()
+    assert state is not None and state.url is not None
+    example = os.path.join(HERE, "digit.json")
+    print()
+    print("Ask the deployed model which digit this is:")
+    print(
+        f"curl -s -H 'Content-Type: application/json' -d @{example} "
+        f"{state.url}/v1/models/dev-mnist:predict"
+    )
     return 0
 
 

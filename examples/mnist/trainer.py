@@ -8,6 +8,7 @@ collects as metrics, and uploads the trained model when TRAINED_MODEL_UPLOAD_PAT
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 
@@ -94,9 +95,14 @@ def main() -> None:
     if rank == 0:
         plain = model.module if isinstance(model, DistributedDataParallel) else model
         with tempfile.TemporaryDirectory() as tmp:
+            # TorchScript: the model server loads it without this file's classes.
             path = os.path.join(tmp, "model.pt")
-            torch.save(plain.state_dict(), path)
-            ModelExportUtil().upload_model(path)
+            torch.jit.script(plain.eval()).save(path)
+            # A request the server answers before a new revision gets traffic.
+            example = os.path.join(tmp, "input_example.json")
+            with open(example, "w") as out:
+                json.dump({"instances": test_data.tensors[0][:2].tolist()}, out)
+            ModelExportUtil().upload_model(path, extra_files=[example])
     if distributed:
         # Leave together: a rank tearing gloo down while a peer still holds the group can
         # abort the peer (SIGABRT) on exit.

@@ -97,13 +97,7 @@ class Config:
         ``KAPTAIN_SDK_NAMESPACE``, else the in-cluster service account's namespace, else
         ``default``.
         """
-        explicit = os.environ.get("KAPTAIN_SDK_NAMESPACE")
-        if explicit:
-            return explicit
-        try:
-            return _SA_NAMESPACE_FILE.read_text().strip() or "default"
-        except OSError:
-            return "default"
+        return current_namespace()
 
     def storage_credentials(self) -> dict[str, str]:
         """Environment-style storage credentials (empty for ``file://`` storage)."""
@@ -116,3 +110,19 @@ class Config:
             f"Config(base_model_storage_uri={self.base_model_storage_uri!r}, "
             f"base_dir={self.base_dir!r}, docker_registry_url={self.docker_registry_url!r})"
         )
+
+
+def current_namespace() -> str:
+    """Kubernetes namespace of the workloads, read now.
+
+    Returns:
+        ``KAPTAIN_SDK_NAMESPACE``, else the in-cluster service account's namespace, else
+        ``default``.
+    """
+    explicit = os.environ.get("KAPTAIN_SDK_NAMESPACE")
+    if explicit:
+        return explicit
+    try:
+        return _SA_NAMESPACE_FILE.read_text().strip() or "default"
+    except OSError:
+        return "default"

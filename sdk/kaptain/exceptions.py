@@ -11,7 +11,8 @@ Hierarchy::
     ├── UnsupportedMetricsTypeException
     ├── ModelDeploymentException
     ├── ModelValidationException        bad arguments or a state unsuitable for the action
-    │   └── InvalidConfigurationException   a configuration provider got bad input
+    │   ├── InvalidConfigurationException   a configuration provider got bad input
+    │   └── ResourceNotFoundException       kaptain.utils: no such resource created by Kaptain
     ├── ModelAlreadyExistsException
     ├── ImageBuildException
     ├── WorkloadDeploymentError         e.g. failed scheduling
@@ -32,6 +33,7 @@ __all__ = [
     "ModelDeploymentException",
     "ModelValidationException",
     "PlatformUnavailableException",
+    "ResourceNotFoundException",
     "TrainingFailedException",
     "UndefinedModelProperty",
     "UnsupportedAlgorithmException",
@@ -100,3 +102,10 @@ class TrainingFailedException(KaptainException):
 
 class PlatformUnavailableException(KaptainException):
     """Raised when Temporal or the embedded Kaptain stack cannot be reached."""
+
+
+class ResourceNotFoundException(ModelValidationException):
+    """Raised by ``kaptain.utils`` when Kaptain created no resource of that kind and name.
+
+    It may not exist, or exist without Kaptain's labels: then it is never touched.
+    """

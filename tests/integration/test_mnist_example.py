@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 import torch
 
 from harness import REPO, WorkerProcess
@@ -17,8 +20,8 @@ from kaptain.model.models import Model
 EXAMPLE = REPO / "examples" / "mnist"
 
 
-def mnist_model() -> Model:
-    return Model(
+def mnist_model(**overrides: Any) -> Model:
+    fields: dict[str, Any] = dict(
         id="dev/mnist",
         name="MNIST",
         description="digits",
@@ -32,6 +35,8 @@ def mnist_model() -> Model:
         image_name="registry.local/kaptain/mnist",
         config=Config.default(base_dir=str(EXAMPLE)),
     )
+    fields.update(overrides)
+    return Model(**fields)
 
 
 @pytest.mark.slow
@@ -47,9 +52,39 @@ def test_mnist_trains_with_two_ddp_workers(
     assert model.metrics["accuracy"]["latest"] > 0.9
     assert model.metrics["loss"]["latest"] < model.metrics["loss"]["max"]
     assert model.model_uri is not None
-    weights = Path(model.model_uri.removeprefix("file://")) / "model.pt"
-    state = torch.load(weights, weights_only=True)  # a real, loadable state dict
-    assert "features.0.weight" in state
+    saved = Path(model.model_uri.removeprefix("file://"))
+    scripted = torch.jit.load(saved / "model.pt")  # type: ignore[no-untyped-call]
+    example = json.loads((saved / "input_example.json").read_text())
+    logits = scripted(torch.tensor(example["instances"]))
+    assert tuple(logits.shape) == (2, 10)
+
+    # served: the trained model answers V1, and (redeployed with protocol v2) V2 requests
+    digits = json.loads((EXAMPLE / "digit.json").read_text())["instances"]
+    assert model.deploy()
+    state = model.deployment()
+    assert state is not None and state.url
+    answer = requests.post(
+        f"{state.url}/v1/models/dev-mnist:predict", json={"instances": digits}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    [v1_logits] = answer.json()["predictions"]
+    assert max(range(10), key=lambda d: v1_logits[d]) == 0  # digit.json shows a zero
+    v2 = mnist_model(serving_config={"protocol_version": "v2"})
+    assert v2.deploy(model_uri=model.model_uri, replace=True)
+    answer = requests.post(
+        f"{state.url}/v2/models/dev-mnist/infer",
+        json={
+            "inputs": [
+                {"name": "input-0", "shape": [1, 1, 8, 8], "datatype": "FP32", "data": digits}
+            ]
+        },
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    [output] = answer.json()["outputs"]
+    assert output["shape"] == [1, 10]
+    assert output["data"] == pytest.approx([x for x in v1_logits], rel=1e-4)
+    v2.undeploy()
 
 
 @pytest.mark.slow

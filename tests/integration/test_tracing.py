@@ -1,58 +1,29 @@
-"""One OpenTelemetry trace from the SDK call through the workflow to its activities.
+"""One OpenTelemetry trace from the SDK call through the workflow to its activities, down to
+each storage call.
 
 The worker runs in this process (on the portal's loop) so that its spans reach the same
-in-memory exporter as the SDK's.
+in-memory exporter as the SDK's. The Kubernetes platform's trace (one span per API request)
+is in ``kubernetes/test_kube_tracing.py``.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.worker import Worker
 
 from harness import make_model
-from kaptain.client.connect import connect
-from kaptain.client.portal import portal
-from kaptain.worker.main import build_worker
 from kaptain.worker.settings import WorkerSettings
-
-_WORKER_START_SECONDS = 60
-_WORKER_STOP_SECONDS = 60
+from spans import ancestors, named, one_tree, parent_name, recorded_spans, worker_in_process
 
 
 @pytest.fixture(scope="module")
 def spans() -> Iterator[InMemorySpanExporter]:
-    """An in-memory exporter on the process-wide tracer provider.
-
-    OpenTelemetry lets a process set the global provider once: reuse an SDK provider that
-    is already installed (by another test module), else install one. The exporter is shut
-    down afterwards, so the provider left behind records nothing more (and exports nowhere).
-    ``kaptain.telemetry.configure_tracing`` installs a provider only when an OTLP endpoint
-    is configured, so clear those variables for this module.
-    """
-    with pytest.MonkeyPatch.context() as env:
-        for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
-            env.delenv(name, raising=False)
-        current = trace.get_tracer_provider()
-        if isinstance(current, TracerProvider):
-            provider = current
-        else:
-            provider = TracerProvider()
-            trace.set_tracer_provider(provider)
-        assert trace.get_tracer_provider() is provider
-        exporter = InMemorySpanExporter()
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
-        try:
-            yield exporter
-        finally:
-            exporter.shutdown()
+    with recorded_spans() as exporter:
+        yield exporter
 
 
 @pytest.fixture
@@ -60,71 +31,9 @@ def in_process_worker(
     temporal_address: str, task_queue: str, kaptain_home: Path
 ) -> Iterator[Worker]:
     """A local-platform worker running on the portal's loop, in this process."""
-    loop = portal().loop
     settings = WorkerSettings(address=temporal_address, task_queue=task_queue, home=kaptain_home)
-
-    async def start() -> tuple[Worker, asyncio.Task[None]]:
-        client = await connect(temporal_address)
-        worker = build_worker(client, settings)
-        return worker, asyncio.create_task(worker.run())
-
-    worker, running = asyncio.run_coroutine_threadsafe(start(), loop).result(_WORKER_START_SECONDS)
-    try:
+    with worker_in_process(settings) as worker:
         yield worker
-    finally:
-
-        async def stop() -> None:
-            await worker.shutdown()
-            await running
-
-        asyncio.run_coroutine_threadsafe(stop(), loop).result(_WORKER_STOP_SECONDS)
-
-
-def named(finished: list[ReadableSpan], prefix: str) -> list[ReadableSpan]:
-    return [s for s in finished if s.name.startswith(prefix)]
-
-
-def trace_id(span: ReadableSpan) -> int:
-    assert span.context is not None
-    return int(span.context.trace_id)
-
-
-def span_id(span: ReadableSpan) -> int:
-    assert span.context is not None
-    return int(span.context.span_id)
-
-
-def root_of(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> ReadableSpan:
-    """Follow parent links up to the root (every parent must have been recorded)."""
-    seen: set[int] = set()
-    while span.parent is not None:
-        assert span_id(span) not in seen, "cycle in the span tree"
-        seen.add(span_id(span))
-        assert span.parent.span_id in by_id, f"{span.name}: parent span was not recorded"
-        span = by_id[span.parent.span_id]
-    return span
-
-
-def one_tree(finished: list[ReadableSpan], root_name: str) -> ReadableSpan:
-    """Every span is in one trace, under the one span named ``root_name``."""
-    names = sorted({s.name for s in finished})
-    roots = [s for s in finished if s.name == root_name]
-    assert len(roots) == 1, names
-    [root] = roots
-    assert root.parent is None, "the SDK's span must be the root of the trace"
-    by_trace: dict[str, list[str]] = {}
-    for span in finished:
-        by_trace.setdefault(format(trace_id(span), "032x"), []).append(span.name)
-    assert list(by_trace) == [format(trace_id(root), "032x")], by_trace
-    by_id = {span_id(s): s for s in finished}
-    assert {root_of(s, by_id).name for s in finished} == {root_name}
-    return root
-
-
-def parent_name(span: ReadableSpan, finished: list[ReadableSpan]) -> str | None:
-    if span.parent is None:
-        return None
-    return {span_id(s): s.name for s in finished}[span.parent.span_id]
 
 
 def test_train_is_one_trace_from_the_sdk_call_to_the_activities(
@@ -153,6 +62,20 @@ def test_train_is_one_trace_from_the_sdk_call_to_the_activities(
         "QueryWorkflow:status",  # the SDK following the run
     ):
         assert named(finished, expected), (expected, names)
+
+    # storage calls: the SDK's upload of the build context, and the activities' own
+    uploads = [s for s in named(finished, "storage put_bytes") if "/build/" in key_of(s)]
+    assert uploads and parent_name(uploads[0], finished) == "kaptain.train", names
+    [recorded] = [s for s in named(finished, "storage put_bytes") if "/tracking/" in key_of(s)]
+    assert ancestors(recorded, finished)[:1] == ["RunActivity:kaptain.tracking.record"]
+    assert ancestors(recorded, finished)[-1] == "kaptain.train"
+    checks = named(finished, "storage list")
+    assert any("RunActivity:kaptain.storage.check_upload" in ancestors(s, finished) for s in checks)
+
+
+def key_of(span: object) -> str:
+    attributes = getattr(span, "attributes", None) or {}
+    return str(attributes.get("kaptain.storage.key", ""))
 
 
 def test_build_is_one_trace_from_the_sdk_call_to_the_activities(

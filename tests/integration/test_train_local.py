@@ -67,8 +67,12 @@ def test_train_two_workers_end_to_end(
 
 
 def test_failed_replica_fails_the_job_and_stops_the_others(
-    worker: WorkerProcess, kaptain_home: Path, capsys: pytest.CaptureFixture[str]
+    worker: WorkerProcess,
+    kaptain_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("KAPTAIN_TEMPORAL_UI", "http://ui.test")
     model = make_model()
     revision = model.revision
     ok = model.train(workers=3, hyperparameters={"--epochs": 2, "--sleep": 30, "--fail-rank": 1})
@@ -76,6 +80,7 @@ def test_failed_replica_fails_the_job_and_stops_the_others(
     assert ok is False
     assert "replica worker-0 exited with code 3" in out
     assert "out of cheese" in out  # the failing replica's log tail
+    assert "The run failed; its history and failure: http://ui.test/namespaces/" in out
     assert model.state.value == "untrained" and model.revision == revision
     [job] = job_dirs(kaptain_home)  # kept for troubleshooting
     exits = {p.stem: p.read_text() for p in job.glob("*.exit")}

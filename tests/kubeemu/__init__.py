@@ -1,11 +1,12 @@
 """kubeemu — an HTTP-level Kubernetes API emulator for tests.
 
 The official ``kubernetes`` client talks to it over real HTTP on 127.0.0.1. It serves core
-v1 (namespaces, nodes, pods + log + status, secrets, serviceaccounts, configmaps, events),
-batch/v1 jobs, kubeflow.org/v1 pytorchjobs and tfjobs, serving.kserve.io/v1beta1
-inferenceservices and the discovery documents; validates custom resources against the real
-CRD schemas; injects faults; records an audit log; and runs a simulated Training Operator,
-Job controller and kubelet whose pods run as local processes.
+v1 (namespaces, nodes, pods + log + status, secrets, serviceaccounts, configmaps, events,
+services + their proxy), batch/v1 jobs, kubeflow.org/v1 pytorchjobs and tfjobs,
+serving.kserve.io/v1beta1 inferenceservices and the discovery documents; validates custom
+resources against the real CRD schemas; injects faults; records an audit log; and runs a
+simulated Training Operator, Job controller, KServe controller (real model servers behind a
+real router) and kubelet whose pods run as local processes.
 
 Example:
     >>> from kubeemu import KubeEmulator

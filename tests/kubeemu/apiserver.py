@@ -27,6 +27,7 @@ from kubeemu.patch import (
     merge_patch,
     strategic_merge_patch,
 )
+from kubeemu.proxy import ServiceProxy
 from kubeemu.resources import ResourceType
 from kubeemu.selectors import object_filter
 from kubeemu.store import ObjectStore
@@ -81,6 +82,8 @@ class ApiServer:
         self.logs = logs
         self.auto_namespaces = auto_namespaces
         self.stopping = threading.Event()
+        self.proxy = ServiceProxy(store)
+        """Backends behind ``services/<name>/proxy`` (registered by simulated controllers)."""
 
     # -- namespaces -----------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import yaml
 from kubeemu import resources
 from kubeemu.apiserver import ApiServer
 from kubeemu.audit import AuditLog
-from kubeemu.controllers import JobController, TrainingOperator
+from kubeemu.controllers import JobController, KServeController, TrainingOperator
 from kubeemu.controllers.base import Controller
 from kubeemu.errors import ApiError
 from kubeemu.events import EventRecorder
@@ -28,6 +28,12 @@ from kubeemu.logs import LogBook
 from kubeemu.resources import ResourceType
 from kubeemu.runtimes import ImageRecord, ImageStore, Runtime
 from kubeemu.runtimes.kaniko import KANIKO_IMAGE, kaniko_runtime
+from kubeemu.runtimes.kserve import (
+    SERVING_IMAGE,
+    STORAGE_INITIALIZER_IMAGE,
+    serving_runtime,
+    storage_initializer_runtime,
+)
 from kubeemu.runtimes.python import python_runtime
 from kubeemu.scheduling import GPU
 from kubeemu.store import ObjectStore
@@ -103,7 +109,8 @@ class KubeEmulator:
         node_labels: Extra labels of the node (for ``nodeSelector`` tests).
         auto_namespaces: Create namespaces on first use (else 404 like a real server).
         webhooks: Run the Training Operator's validating webhook on PyTorchJob/TFJob writes.
-        controllers: Start the Training Operator, Job controller and kubelet.
+        controllers: Start the Training Operator, Job controller, KServe controller and
+            kubelet.
         workdir: Where pods and image contexts live (default: a temporary directory,
             removed by :meth:`stop`).
         bookmark_interval: Seconds between BOOKMARK events on watches that allow them.
@@ -137,7 +144,11 @@ class KubeEmulator:
         self.requests = AuditLog()
         """Every HTTP request, as :class:`~kubeemu.audit.RequestRecord`."""
         self.recorder = EventRecorder(self.store)
-        self.runtimes: dict[str, Runtime] = {KANIKO_IMAGE: kaniko_runtime}
+        self.runtimes: dict[str, Runtime] = {
+            KANIKO_IMAGE: kaniko_runtime,
+            STORAGE_INITIALIZER_IMAGE: storage_initializer_runtime,
+            SERVING_IMAGE: serving_runtime,
+        }
         """Image regex → runtime (first match wins); see :mod:`kubeemu.runtimes`."""
         self.default_runtime: Runtime = python_runtime
         """The runtime of images no pattern matches."""
@@ -184,6 +195,7 @@ class KubeEmulator:
             self._controllers = [
                 TrainingOperator(self.api, self.recorder),
                 JobController(self.api, self.recorder, backoff=self._job_backoff),
+                KServeController(self.api, self.recorder, self.logs, self.workdir / "kserve"),
             ]
             self._kubelet = Kubelet(
                 self.store,

@@ -300,6 +300,18 @@ class Handler(BaseHTTPRequestHandler):
         dry_run = bool(query.get("dryRun"))
         validation = query.get("fieldValidation") or "Warn"
         verb = parsed.verb
+        if sub == "proxy":
+            assert ns is not None and name is not None
+            path = str(parsed.document) + (f"?{self._query_string()}" if "?" in self.path else "")
+            code, content_type, data = api.proxy.request(ns, name, self.command, path, body)
+            record.code = code
+            self._audit(code)
+            self.send_response(code)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if verb == "watch":
             field_selector = query.get("fieldSelector")
             if name:
@@ -409,6 +421,9 @@ class Handler(BaseHTTPRequestHandler):
                 options=options,
             )
             self._send_json(200, status)
+
+    def _query_string(self) -> str:
+        return urlsplit(self.path).query
 
     @staticmethod
     def _json(body: bytes) -> JSON:

@@ -91,6 +91,17 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType(
         "",
         _CORE,
+        "services",
+        "Service",
+        "service",
+        short_names=("svc",),
+        subresources=("status", "proxy"),
+        model="V1Service",
+        categories=("all",),
+    ),
+    ResourceType(
+        "",
+        _CORE,
         "serviceaccounts",
         "ServiceAccount",
         "serviceaccount",
@@ -183,7 +194,10 @@ def _resource_entries(rt: ResourceType) -> list[dict[str, Any]]:
         entry["categories"] = list(rt.categories)
     entries = [entry]
     for sub in rt.subresources:
-        verbs = ["get"] if sub == "log" else ["get", "patch", "update"]
+        verbs = {
+            "log": ["get"],
+            "proxy": ["create", "delete", "get", "patch", "update"],
+        }.get(sub, ["get", "patch", "update"])
         entries.append(
             {
                 "name": f"{rt.plural}/{sub}",

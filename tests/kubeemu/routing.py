@@ -73,6 +73,8 @@ def route(method: str, path: str, watch: bool, address: str) -> Route:
     if not rest:
         raise _not_found()
     rt = resources.find(group, version, rest[0])
+    if rt is not None and len(rest) >= 3 and rest[2] == "proxy" and "proxy" in rt.subresources:
+        return _proxy_route(method, group, rt, namespace, rest)
     if rt is None or len(rest) > 3:
         raise _not_found()
     name = rest[1] if len(rest) >= 2 else None
@@ -105,3 +107,21 @@ def route(method: str, path: str, watch: bool, address: str) -> Route:
     ):
         raise ApiError(405, "the server does not allow this method on the requested resource")
     return Route(verb=verb, group=group, rt=rt, namespace=namespace, name=name, subresource=sub)
+
+
+_PROXY_VERBS = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update",
+                "PATCH": "patch", "DELETE": "delete"}  # fmt: skip
+
+
+def _proxy_route(
+    method: str, group: str, rt: ResourceType, namespace: str | None, rest: list[str]
+) -> Route:
+    """``.../services/<name[:port]>/proxy/<path>``: ``document`` is the path to forward."""
+    verb = _PROXY_VERBS.get(method)
+    if verb is None or namespace is None:
+        raise ApiError(405, "the server does not allow this method on the requested resource")
+    path = "/" + "/".join(rest[3:])
+    return Route(
+        verb=verb, group=group, rt=rt, namespace=namespace, name=rest[1], subresource="proxy",
+        document=path,
+    )  # fmt: skip

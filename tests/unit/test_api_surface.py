@@ -5,8 +5,7 @@ the documented module and keep the documented parameter names, order and default
 notebooks written against the original SDK run unchanged. Where we extend a signature the
 extension must be keyword-only with a default (it cannot shift a positional argument).
 
-``kaptain.utils`` (diagnose, list/delete jobs, experiments, inference services, clean) is
-not implemented yet (a later issue) and is deliberately not checked here.
+``kaptain.utils``'s signatures are checked in ``test_utils_inventory.py``.
 """
 
 from __future__ import annotations

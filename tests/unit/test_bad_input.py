@@ -24,13 +24,16 @@ from kaptain.exceptions import (
     InvalidConfigurationException,
     InvalidModelProperty,
     KaptainException,
+    ModelDeploymentException,
     ModelValidationException,
     PlatformUnavailableException,
     UnsupportedMetricsTypeException,
+    UnsupportedModelDeploymentException,
     UnsupportedModelFrameworkException,
 )
 from kaptain.model.models import Model
 from kaptain.model.resources import Resources
+from kaptain.model.transformer import Transformer
 from kaptain.platform.config.docker import DockerConfigurationProvider
 from kaptain.stack.paths import state_paths
 
@@ -262,6 +265,70 @@ CASES: list[Case] = [
         lambda e: DockerConfigurationProvider('{"auths": '),
         InvalidConfigurationException,
         ("JSON",),
+    ),
+    Case(
+        "deploy-nothing-trained",
+        lambda e: e.model().deploy(),
+        ModelDeploymentException,
+        ("dev/mnist", "train it first", "model_uri"),
+    ),
+    Case(
+        "deploy-unservable-framework",
+        lambda e: e.model(framework="xgboost").deploy(model_uri="file:///m"),
+        UnsupportedModelDeploymentException,
+        ("xgboost", "pytorch"),
+    ),
+    Case(
+        "deploy-autoscale-zero",
+        lambda e: e.model().deploy(model_uri="file:///m", autoscale=0),
+        ModelValidationException,
+        ("autoscale",),
+    ),
+    Case(
+        "deploy-unknown-kwarg",
+        lambda e: e.model().deploy(model_uri="file:///m", replicas="3"),
+        ModelValidationException,
+        ("replicas", "min_replicas"),
+    ),
+    Case(
+        "deploy-replicas-inverted",
+        lambda e: e.model().deploy(model_uri="file:///m", min_replicas="3", max_replicas="1"),
+        ModelValidationException,
+        ("max_replicas", "min_replicas"),
+    ),
+    Case(
+        "deploy-bad-protocol",
+        lambda e: e.model(serving_config={"protocol_version": "v3"}).deploy(model_uri="file:///m"),
+        ModelValidationException,
+        ("protocol_version", "v3"),
+    ),
+    Case(
+        "deploy-resources-and-cpu",
+        lambda e: e.model().deploy(
+            model_uri="file:///m", cpu="1", resources=Resources(cpu_limit=1)
+        ),
+        ModelValidationException,
+        ("resources", "cpu"),
+    ),
+    Case(
+        "deploy-missing-transformer-module",
+        lambda e: e.model().deploy(
+            model_uri="file:///m", transformer=Transformer("img", module="nope.py")
+        ),
+        ModelValidationException,
+        ("nope.py",),
+    ),
+    Case(
+        "canary-percent-above-100",
+        lambda e: e.model().deploy_canary(canary_traffic_percentage=150),
+        ModelValidationException,
+        ("canary_traffic_percentage", "100"),
+    ),
+    Case(
+        "canary-percent-zero",
+        lambda e: e.model().deploy_canary(canary_traffic_percentage=0),
+        ModelValidationException,
+        ("canary_traffic_percentage",),
     ),
     Case(
         "log-metrics-bogus-type",

@@ -1,4 +1,4 @@
-"""The ``kaptain`` command: run the embedded stack and the worker from a shell.
+"""The ``kaptain`` command: the embedded stack, the worker, and finding what Kaptain created.
 
 ::
 
@@ -6,10 +6,19 @@
     kaptain dev down
     kaptain dev status [--output text|json]
     kaptain worker [worker options ...]      # same as python -m kaptain.worker
+    kaptain schema [WORKFLOW]
+    kaptain jobs | experiments | deployments [list] [-o json] [-n NAMESPACE]
+    kaptain jobs delete NAME [--kind pytorchjob|tfjob|job]    (or --all [--force])
+    kaptain experiments delete NAME                           (or --all [--force])
+    kaptain deployments delete NAME                           (or --all [--force])
+    kaptain diagnose [-o json]
+    kaptain clean [--force] [--all] [-o json]
+    kaptain logs NAME [--no-follow]
 
-Exit codes: 0 success, 1 failure (or, for ``dev status``, a stack that is not fully running),
-2 usage error. Errors print as one line ``kaptain: error: ...``; set ``KAPTAIN_SDK_DEBUG=1``
-for the traceback.
+Exit codes (:mod:`kaptain.cli.exit_codes`): 0 success, 1 failure (or, for ``dev status``, a
+stack that is not fully running), 2 usage error, 3 not found, 4 Temporal unreachable,
+130 interrupted. Errors print as one line ``kaptain: error: ...``; set
+``KAPTAIN_SDK_DEBUG=1`` for the traceback.
 """
 
 from __future__ import annotations
@@ -24,6 +33,16 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from kaptain.cli import logs, resources
+from kaptain.cli.exit_codes import (
+    EPILOG,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    exit_code_of,
+)
+
 if TYPE_CHECKING:
     from kaptain.stack import StackInfo
 
@@ -32,11 +51,6 @@ __all__ = ["main"]
 logger = logging.getLogger(__name__)
 
 DEBUG_ENV = "KAPTAIN_SDK_DEBUG"
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 _TRUTHY = {"1", "true", "yes", "on", "y", "t"}
 
@@ -48,9 +62,10 @@ def _debug() -> bool:
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kaptain",
-        description="Kaptain on Temporal: run the embedded stack and the worker.",
+        description="Kaptain on Temporal: run the embedded stack and the worker; find, "
+        "follow and clean up what Kaptain created.",
         epilog=f"Set {DEBUG_ENV}=1 to see tracebacks. State lives in $KAPTAIN_HOME "
-        "(default ~/.kaptain).",
+        f"(default ~/.kaptain). {EPILOG}.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -107,6 +122,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     schema.add_argument("workflow", nargs="?", help="only this workflow (e.g. kaptain.TrainModel)")
     schema.set_defaults(handler=_schema)
+
+    resources.register(commands)
+    logs.register(commands)
 
     # Listed for --help only: main() forwards `kaptain worker ...` before parsing.
     commands.add_parser(
@@ -213,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Arguments without the program name; by default ``sys.argv[1:]``.
 
     Returns:
-        The exit code: 0 success, 1 failure, 2 usage error.
+        The exit code (see :mod:`kaptain.cli.exit_codes`).
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = _debug()
@@ -240,7 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             message = str(exc).strip() or type(exc).__name__
             print(f"kaptain: error: {message}", file=sys.stderr)
-        return EXIT_FAILURE
+        # `dev` and `schema` keep their documented 0/1/2; the resource commands say more.
+        return exit_code_of(exc) if args_list[:1] not in (["dev"], ["schema"]) else EXIT_FAILURE
 
 
 if __name__ == "__main__":

@@ -7,7 +7,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from kaptain.contracts.build import BuildInput, BuildResult
+from kaptain.contracts.inventory import (
+    DeleteResourcesInput,
+    DeleteResourcesResult,
+    Inventory,
+    InventoryQuery,
+)
 from kaptain.contracts.names import TASK_QUEUE, SearchAttribute, WorkflowName
+from kaptain.contracts.serve import ServeInput, ServingState
 from kaptain.contracts.train import CleanupInput, TrainInput, TrainResult
 from kaptain.contracts.tune import TrialInput, TrialRecord, TuneInput, TuneResult
 
@@ -17,6 +24,9 @@ WORKFLOWS: dict[str, tuple[type[BaseModel], type[BaseModel] | None]] = {
     WorkflowName.TUNE_MODEL: (TuneInput, TuneResult),
     WorkflowName.TRIAL_RUN: (TrialInput, TrialRecord),
     WorkflowName.CLEANUP_JOB: (CleanupInput, None),
+    WorkflowName.LIST_RESOURCES: (InventoryQuery, Inventory),
+    WorkflowName.DELETE_RESOURCES: (DeleteResourcesInput, DeleteResourcesResult),
+    WorkflowName.SERVE_MODEL: (ServeInput, ServingState),
 }
 """Workflow type name -> (input model, result model or None)."""
 
@@ -26,6 +36,9 @@ WORKFLOW_IDS: dict[str, str] = {
     WorkflowName.TUNE_MODEL: "kaptain/<namespace>/<model id>/tune",
     WorkflowName.TRIAL_RUN: "<tune workflow id>/<revision[:8]>/trial-<n>",
     WorkflowName.CLEANUP_JOB: "kaptain/cleanup/<namespace>/<job>",
+    WorkflowName.LIST_RESOURCES: "kaptain/<namespace>/inventory/list-<nonce>",
+    WorkflowName.DELETE_RESOURCES: "kaptain/<namespace>/inventory/delete-<what>-<nonce>",
+    WorkflowName.SERVE_MODEL: "kaptain/<namespace>/<model id>/serving",
 }
 """The deterministic id pattern of each workflow."""
 

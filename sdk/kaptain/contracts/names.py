@@ -21,6 +21,9 @@ class WorkflowName:
     CLEANUP_JOB: Final = "kaptain.CleanupJob"
     TUNE_MODEL: Final = "kaptain.TuneModel"
     TRIAL_RUN: Final = "kaptain.TrialRun"
+    SERVE_MODEL: Final = "kaptain.ServeModel"
+    LIST_RESOURCES: Final = "kaptain.ListResources"
+    DELETE_RESOURCES: Final = "kaptain.DeleteResources"
 
 
 class ActivityName:
@@ -37,6 +40,22 @@ class ActivityName:
     SUGGEST: Final = "kaptain.tune.suggest"
     COPY_MODEL: Final = "kaptain.storage.copy_model"
     JOB_METRICS: Final = "kaptain.train.metrics"
+    SERVE_APPLY: Final = "kaptain.serve.apply"
+    SERVE_METRICS: Final = "kaptain.serve.metrics"
+    SERVE_DELETE: Final = "kaptain.serve.delete"
+    INVENTORY_LIST: Final = "kaptain.inventory.list"
+    INVENTORY_DELETE: Final = "kaptain.inventory.delete"
+
+
+class ServeMessage:
+    """Update and query names of the ServeModel workflow."""
+
+    DEPLOY: Final = "deploy"
+    CANARY: Final = "canary"
+    PROMOTE: Final = "promote"
+    ROLLBACK: Final = "rollback"
+    UNDEPLOY: Final = "undeploy"
+    STATE: Final = "state"
 
 
 class SearchAttribute:
@@ -83,3 +102,19 @@ def train_workflow_id(namespace: str, model_id: str) -> str:
     revision is recorded in its search attributes and result.
     """
     return f"kaptain/{namespace}/{model_id}/train"
+
+
+def serving_workflow_id(namespace: str, model_id: str) -> str:
+    """Deterministic id of a model's long-lived ServeModel workflow (one per deployment)."""
+    return f"kaptain/{namespace}/{model_id}/serving"
+
+
+def inventory_workflow_id(namespace: str, operation: str, nonce: str) -> str:
+    """Id of one ListResources / DeleteResources run: ``kaptain/<ns>/inventory/<op>-<nonce>``.
+
+    Args:
+        namespace: The namespace the run looks at.
+        operation: Readable words such as ``list`` or ``delete-pytorchjob-dev-mnist-1a2b3c4d``.
+        nonce: Makes the id unique per call.
+    """
+    return f"kaptain/{namespace}/inventory/{operation}-{nonce}"

@@ -42,9 +42,9 @@ def stager(config: Config) -> SecretStager:
     return LocalStager()
 
 
-def stage(config: Config, model_id: str) -> StagedCredentials:
+def stage(config: Config, model_id: str, *, storage_only: bool = False) -> StagedCredentials:
     """Stage the storage credentials (and, on Kubernetes, the registry's) for one call."""
-    kube = platform_name() == "kubernetes"
+    kube = platform_name() == "kubernetes" and not storage_only
     s3 = not config.base_model_storage_uri.startswith("file://")
     return stage_credentials(
         stager(config),

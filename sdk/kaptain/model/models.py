@@ -21,8 +21,17 @@ from kaptain.contracts import (
     TuneInput,
     WorkflowName,
     build_workflow_id,
+    model_slug,
     train_workflow_id,
     tune_workflow_id,
+)
+from kaptain.contracts.names import ServeMessage
+from kaptain.contracts.serve import (
+    CanaryPolicy,
+    CanaryRequest,
+    DeployRequest,
+    RollbackRequest,
+    ServingState,
 )
 from kaptain.envs import get_env_bool
 from kaptain.exceptions import (
@@ -32,7 +41,7 @@ from kaptain.exceptions import (
 )
 from kaptain.hyperparameter.algorithms import Algorithm
 from kaptain.hyperparameter.domains import Domain
-from kaptain.model import actions, inputs, requests, tuning
+from kaptain.model import actions, display, inputs, plots, requests, revisions, serving, tuning
 from kaptain.model.build_context import BuildContext, collect, image_reference
 from kaptain.model.frameworks import ModelFramework, of
 from kaptain.model.meta import ModelMeta
@@ -47,8 +56,6 @@ __all__ = ["Model", "ModelMeta"]
 
 METRICS_TYPES = ("training", "testing", "validation", "production")
 """Evaluation types accepted by :meth:`Model.log_metrics`."""
-
-_NOT_YET = "{action} is not available in this release of the Kaptain SDK (planned: {issue})"
 
 
 class Model:
@@ -331,7 +338,7 @@ class Model:
             discard=lambda train: inputs.discard(config, inputs.staged_of(train.build)),
         )
 
-    # -- later releases --------------------------------------------------------------------
+    # -- tuning -----------------------------------------------------------------------------
 
     def tune(
         self,
@@ -485,6 +492,28 @@ class Model:
             return rows
         return pd.DataFrame(rows)
 
+    def plot_trials(self, objective_type: str | None = None, ax: Any = None) -> Any:
+        """Plots the last tuning experiment: each trial's objective and the best so far.
+
+        Args:
+            objective_type: ``maximize`` or ``minimize`` (default: told from the best trial).
+            ax: A matplotlib ``Axes`` to draw on (default: a new figure).
+
+        Returns:
+            The matplotlib ``Axes``.
+
+        Raises:
+            ImportError: matplotlib is not installed.
+            ValueError: No trial has an objective yet.
+        """
+        return plots.plot_trials(
+            self._trials,
+            maximize=objective_type == "maximize"
+            if objective_type
+            else plots.is_maximized(self._trials, self._hyperparameters),
+            ax=ax,
+        )
+
     def deploy(
         self,
         model_uri: str | None = None,
@@ -497,46 +526,228 @@ class Model:
         transformer: Transformer | None = None,
         **kwargs: str,
     ) -> bool:
-        """Deploys a model (not yet available).
+        """Deploys a model.
+
+        The model is served behind one stable URL by the model's long-lived ServeModel
+        workflow: ``<url>/v1/models/<name>:predict`` (or ``/v2/models/<name>/infer`` with
+        ``serving_config={"protocol_version": "v2"}``), ``<name>`` being the id as a DNS
+        name (``dev/mnist`` -> ``dev-mnist``). The new revision gets traffic only once it
+        is ready and answers a test inference (``input_example.json`` beside the model).
+        Resources are given either with ``cpu``/``memory``/``gpus`` (request and limit
+        alike) or with ``resources``, not both.
+
+        Args:
+            model_uri: The saved model to serve (default: the latest trained or tuned one).
+            autoscale: Target concurrency per replica (default 2).
+            gpus: GPUs per replica (default 0).
+            cpu: CPUs per replica.
+            memory: Memory per replica.
+            resources: Advanced resource specification.
+            replace: Replace an existing deployment (else it is refused).
+            transformer: Pre/post-processing next to the model server.
+            **kwargs: ``min_replicas`` and ``max_replicas`` (default 1 and 3).
+
+        Returns:
+            True when the revision serves; False when it could not become ready (the
+            reason is printed, and any previous deployment keeps serving).
 
         Raises:
-            NotImplementedError: Always, in this release.
+            ModelDeploymentException: Already deployed and ``replace`` is False, or nothing
+                trained to deploy.
+            ModelValidationException: An argument is invalid (nothing was created).
+            UnsupportedModelDeploymentException: The framework cannot be served.
         """
-        raise NotImplementedError(_NOT_YET.format(action="deploy()", issue="serving"))
+        plan = revisions.plan_revision(
+            self.config,
+            self.id,
+            self.framework,
+            source_uri=revisions.source_uri(self.id, model_uri, self._latest_model_uri()),
+            serving_config=self.serving_config,
+            autoscale=autoscale,
+            resources=resolve_resources(cpu=cpu, memory=memory, gpus=gpus, resources=resources),
+            transformer=transformer,
+            kwargs=kwargs,
+        )
+        requests.flag(replace, "replace")
+        say(f"Deploying revision {plan.spec.revision} of {self.id} from {plan.spec.source_uri}")
+        try:
+            state = self._serve_change(ServeMessage.DEPLOY, plan, replace=replace)
+        except serving.RevisionFailedException as err:
+            say(f"Deployment of {self.id} failed: {err}")
+            return False
+        self._deployed(plan.spec.revision, state)
+        return True
 
     def deploy_canary(
-        self, canary_traffic_percentage: int, model_uri: str | None = None, **kwargs: str
+        self,
+        canary_traffic_percentage: int,
+        model_uri: str | None = None,
+        *,
+        policy: CanaryPolicy | None = None,
+        **kwargs: str,
     ) -> None:
-        """Deploys a canary with a share of the traffic (not yet available).
+        """Deploys a model in a canary with a pre-determined percentage of traffic.
+
+        The canary (by default the latest trained or tuned revision) runs beside the
+        baseline and gets ``canary_traffic_percentage`` percent of the traffic once it is
+        ready and answers a test inference. Calling it again for the same model (or with no
+        newer trained or tuned revision) changes only the split. With a ``policy`` the
+        traffic steps up through ``policy.steps`` and the canary's error rate and p99
+        latency are analysed at each step: a breach rolls it back automatically; passing
+        the last step at 100 % promotes it. :meth:`deployment` shows the analysis and
+        any rollback reason.
+
+        Args:
+            canary_traffic_percentage: Share of traffic for the canary (1..100).
+            model_uri: The saved model to serve (default: the latest trained or tuned one).
+            policy: Progressive, metric-gated rollout (Kaptain extension).
+            **kwargs: ``min_replicas`` and ``max_replicas``, as in :meth:`deploy`.
 
         Raises:
-            NotImplementedError: Always, in this release.
+            ModelDeploymentException: Nothing deployed, or the canary could not become
+                ready (the baseline keeps serving).
+            ModelValidationException: An argument is invalid (nothing was created).
         """
-        raise NotImplementedError(_NOT_YET.format(action="deploy_canary()", issue="serving"))
+        percent = requests.positive_int(canary_traffic_percentage, "canary_traffic_percentage")
+        if percent > 100:
+            raise ModelValidationException(
+                f"canary_traffic_percentage must be at most 100, got {percent}"
+            )
+        if policy is not None and not isinstance(policy, CanaryPolicy):
+            raise ModelValidationException("policy must be a CanaryPolicy")
+        current = portal().run(serving.current_state(self.config.namespace, self.id))
+        wanted = model_uri if model_uri is not None else self._latest_model_uri()
+        same = (
+            current is not None
+            and current.canary is not None
+            and (wanted is None or wanted.rstrip("/") == current.canary.source_uri)
+        )
+        if same and not kwargs:
+            say(f"Setting the canary of {self.id} to {percent}% of the traffic")
+            self._serve_change(ServeMessage.CANARY, None, percent=percent, policy=policy)
+            return
+        plan = revisions.plan_revision(
+            self.config,
+            self.id,
+            self.framework,
+            source_uri=revisions.source_uri(self.id, model_uri, self._latest_model_uri()),
+            serving_config=self.serving_config,
+            autoscale=current.baseline.target_concurrency if current and current.baseline else 2,
+            resources=current.baseline.resources
+            if current and current.baseline
+            else ResourceSpec(),
+            transformer=None,
+            kwargs=kwargs,
+        )
+        first = policy.steps[0] if policy else percent
+        say(f"Deploying canary {plan.spec.revision} of {self.id} at {first}% of the traffic")
+        state = self._serve_change(ServeMessage.CANARY, plan, percent=percent, policy=policy)
+        self._deployed(plan.spec.revision, state)
 
     def rollback_canary(self) -> None:
-        """Removes the canary, sending all traffic to the baseline (not yet available).
+        """Removes the canary, sending all traffic to the baseline.
 
         Raises:
-            NotImplementedError: Always, in this release.
+            ModelDeploymentException: There is no canary.
         """
-        raise NotImplementedError(_NOT_YET.format(action="rollback_canary()", issue="serving"))
+        self._serve_change(ServeMessage.ROLLBACK, None, reason="rolled back by request")
+        say(f"Canary of {self.id} rolled back; the baseline serves all traffic")
 
     def promote_canary(self) -> None:
-        """Sends all traffic to the canary (not yet available).
+        """Sends all traffic to the canary, which becomes the baseline.
 
         Raises:
-            NotImplementedError: Always, in this release.
+            ModelDeploymentException: There is no canary.
         """
-        raise NotImplementedError(_NOT_YET.format(action="promote_canary()", issue="serving"))
+        state = self._serve_change(ServeMessage.PROMOTE, None)
+        say(f"Canary of {self.id} promoted; it serves all traffic at {state.url}")
 
     def undeploy(self) -> None:
-        """Removes the deployment and its canary (not yet available).
+        """Removes the deployment and its canary.
 
         Raises:
-            NotImplementedError: Always, in this release.
+            ModelDeploymentException: The model is not deployed.
         """
-        raise NotImplementedError(_NOT_YET.format(action="undeploy()", issue="serving"))
+        self._serve_change(ServeMessage.UNDEPLOY, None)
+        say(f"{self.id} undeployed")
+
+    def deployment(self) -> ServingState | None:
+        """Where the deployment is: URL, revisions, traffic split, rollout analysis.
+
+        Returns:
+            The ServeModel workflow's state, or None when the model is not deployed.
+        """
+        return portal().run(serving.current_state(self.config.namespace, self.id))
+
+    def _latest_model_uri(self) -> str | None:
+        """The latest trained or tuned model: this object's, else the tracking history's."""
+        if self._model_uri is not None:
+            return self._model_uri
+        for entry in reversed(self.history()):
+            uri = entry.details.get("model_uri")
+            if entry.action in ("train", "tune") and isinstance(uri, str):
+                return uri
+        return None
+
+    def _serve_change(
+        self,
+        update: str,
+        plan: revisions.Plan | None,
+        *,
+        replace: bool = False,
+        percent: int = 0,
+        policy: CanaryPolicy | None = None,
+        reason: str = "",
+    ) -> ServingState:
+        """Stage, upload and send one change to the deployment's workflow."""
+        config, model_id = self.config, self.id
+        inputs.check_platform(config)
+        if plan is None:
+            request: object = None
+            if update == ServeMessage.CANARY:
+                request = CanaryRequest(percent=percent, policy=policy)
+            elif update == ServeMessage.ROLLBACK:
+                request = RollbackRequest(reason=reason)
+            return portal().run(
+                serving.change(
+                    namespace=config.namespace, model_id=model_id, update=update, request=request
+                )
+            )
+        storage, staged = revisions.stage_storage(config, model_id)
+        try:
+            plan.upload(config)
+            if update == ServeMessage.DEPLOY:
+                request = DeployRequest(spec=plan.spec, replace=replace, storage=storage)
+                start = revisions.serve_input(config, model_id, storage)
+            else:
+                request = CanaryRequest(
+                    spec=plan.spec, percent=percent, policy=policy, storage=storage
+                )
+                start = None
+        except BaseException:
+            inputs.discard(config, staged)
+            raise
+        return portal().run(
+            serving.change(
+                namespace=config.namespace,
+                model_id=model_id,
+                update=update,
+                request=request,
+                start=start,
+                discard=lambda: inputs.discard(config, staged),
+            )
+        )
+
+    def _deployed(self, revision: str, state: ServingState) -> None:
+        self._revision = revision
+        self._state = ModelState.DEPLOYED
+        name = model_slug(self.id)
+        path = (
+            f"/v2/models/{name}/infer"
+            if state.baseline and state.baseline.protocol.value == "v2"
+            else f"/v1/models/{name}:predict"
+        )
+        say(f"{self.id} serves at {state.url}{path} (traffic: {state.traffic})")
 
     # -- tracking ---------------------------------------------------------------------------
 
@@ -724,6 +935,10 @@ class Model:
         model._metrics = data.get("metrics")
         model._model_uri = data.get("model_uri")
         return model
+
+    def _repr_html_(self) -> str:
+        """Notebook view: state, revision, hyperparameters, metrics, latest runs (UI links)."""
+        return display.model_html(self)
 
     def __repr__(self) -> str:
         return (

@@ -107,9 +107,11 @@ class RunDriver:
             raise exceptions.PlatformUnavailableException(str(err)) from None
         if description.status != WorkflowExecutionStatus.RUNNING:
             return None
+        link = run_link(self._settings, workflow_id, description.run_id)
         self._say(
             f"A run of {summary} is already in progress (started "
-            f"{description.start_time:%Y-%m-%d %H:%M:%S} UTC); attaching to it."
+            f"{description.start_time:%Y-%m-%d %H:%M:%S} UTC); attaching to it"
+            + (f"; follow it at {link}" if link else ".")
         )
         return self._client.get_workflow_handle(
             workflow_id, run_id=description.run_id, result_type=result_type
@@ -158,6 +160,11 @@ class RunDriver:
                 await asyncio.wait([result], timeout=_POLL_SECONDS)
             await self._show(handle, progress)
             return await result
+        except WorkflowFailureError:
+            link = run_link(self._settings, handle.id, handle.result_run_id or handle.run_id)
+            if link:
+                self._say(f"The run failed; its history and failure: {link}")
+            raise
         except asyncio.CancelledError:
             result.cancel()
             await self._cancel(handle)

@@ -11,6 +11,7 @@ for (never at import), so a notebook or a test can point it elsewhere at any mom
     ├── secrets/        0700: credentials referenced by name, never copied into workflows
     ├── envs/           local build environments keyed by image checksum
     ├── jobs/           local training job workspaces
+    ├── serving/        local model servers, the router and its routes
     └── storage/        ``file://`` object storage of the local platform
 """
 
@@ -93,6 +94,11 @@ class StatePaths:
     def jobs(self) -> Path:
         """Folder of local job workspaces."""
         return self.root / "jobs"
+
+    @property
+    def serving(self) -> Path:
+        """Folder of local serving: model server replicas, the router and its routes."""
+        return self.root / "serving"
 
     @property
     def storage(self) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Final
 
 from kaptain.storage.base import ObjectStore
+from kaptain.storage.tracing import traced
 
 __all__ = ["LocalObjectStore"]
 
@@ -61,11 +62,13 @@ class LocalObjectStore(ObjectStore):
             raise ValueError(f"Invalid object key {key!r}")
         return self._root.joinpath(*segments)
 
+    @traced("file", "put_bytes")
     def put_bytes(self, key: str, data: bytes) -> None:
         """See :meth:`ObjectStore.put_bytes`."""
         with _atomic_writer(self._path(key)) as handle:
             handle.write(data)
 
+    @traced("file", "get_bytes")
     def get_bytes(self, key: str) -> bytes:
         """See :meth:`ObjectStore.get_bytes`."""
         try:
@@ -73,6 +76,7 @@ class LocalObjectStore(ObjectStore):
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise FileNotFoundError(f"No object {key!r} under {self._root}") from None
 
+    @traced("file", "exists")
     def exists(self, key: str) -> bool:
         """See :meth:`ObjectStore.exists`."""
         return self._path(key).is_file()
@@ -81,6 +85,7 @@ class LocalObjectStore(ObjectStore):
         directory = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
         return self._path(directory) if directory else self._root
 
+    @traced("file", "list")
     def list(self, prefix: str = "") -> builtins.list[str]:
         """See :meth:`ObjectStore.list`."""
         base = self._walk_base(prefix)
@@ -96,6 +101,7 @@ class LocalObjectStore(ObjectStore):
                     keys.append(key)
         return sorted(keys)
 
+    @traced("file", "delete_prefix")
     def delete_prefix(self, prefix: str) -> int:
         """See :meth:`ObjectStore.delete_prefix`; empty directories left behind are removed."""
         if not prefix:
@@ -114,12 +120,14 @@ class LocalObjectStore(ObjectStore):
                 current = current.parent
         return len(keys)
 
+    @traced("file", "upload_file", key_arg=1)
     def upload_file(self, local_path: str | os.PathLike[str], key: str) -> None:
         """See :meth:`ObjectStore.upload_file`."""
         target = self._path(key)
         with open(local_path, "rb") as source, _atomic_writer(target) as handle:
             shutil.copyfileobj(source, handle)
 
+    @traced("file", "download_file")
     def download_file(self, key: str, local_path: str | os.PathLike[str]) -> None:
         """See :meth:`ObjectStore.download_file`."""
         source = self._path(key)
@@ -128,6 +136,7 @@ class LocalObjectStore(ObjectStore):
         with open(source, "rb") as reader, _atomic_writer(Path(local_path)) as handle:
             shutil.copyfileobj(reader, handle)
 
+    @traced("file", "copy_prefix")
     def copy_prefix(self, src: str, dst: str) -> int:
         """See :meth:`ObjectStore.copy_prefix`; files are copied without loading them whole."""
         keys = self.list(src)

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from kaptain.envs import is_true
 from kaptain.exceptions import InvalidConfigurationException
 from kaptain.storage.base import ObjectStore
+from kaptain.storage.tracing import traced
 
 if TYPE_CHECKING:
     from types_boto3_s3 import S3Client
@@ -140,11 +141,13 @@ class S3ObjectStore(ObjectStore):
                     raise
         self._bucket_ready = True
 
+    @traced("s3", "put_bytes")
     def put_bytes(self, key: str, data: bytes) -> None:
         """See :meth:`ObjectStore.put_bytes`."""
         self._ensure_bucket()
         self._client.put_object(Bucket=self._bucket, Key=key, Body=data)
 
+    @traced("s3", "get_bytes")
     def get_bytes(self, key: str) -> bytes:
         """See :meth:`ObjectStore.get_bytes`."""
         try:
@@ -156,6 +159,7 @@ class S3ObjectStore(ObjectStore):
         with response["Body"] as body:
             return body.read()
 
+    @traced("s3", "exists")
     def exists(self, key: str) -> bool:
         """See :meth:`ObjectStore.exists`."""
         try:
@@ -166,6 +170,7 @@ class S3ObjectStore(ObjectStore):
             raise
         return True
 
+    @traced("s3", "list")
     def list(self, prefix: str = "") -> builtins.list[str]:
         """See :meth:`ObjectStore.list`."""
         paginator = self._client.get_paginator("list_objects_v2")
@@ -182,6 +187,7 @@ class S3ObjectStore(ObjectStore):
             raise
         return sorted(keys)
 
+    @traced("s3", "delete_prefix")
     def delete_prefix(self, prefix: str) -> int:
         """See :meth:`ObjectStore.delete_prefix`.
 
@@ -207,6 +213,7 @@ class S3ObjectStore(ObjectStore):
                 )
         return len(keys)
 
+    @traced("s3", "upload_file", key_arg=1)
     def upload_file(self, local_path: str | os.PathLike[str], key: str) -> None:
         """See :meth:`ObjectStore.upload_file` (multipart for large files)."""
         path = Path(local_path)
@@ -215,6 +222,7 @@ class S3ObjectStore(ObjectStore):
         self._ensure_bucket()
         self._client.upload_file(str(path), self._bucket, key)
 
+    @traced("s3", "download_file")
     def download_file(self, key: str, local_path: str | os.PathLike[str]) -> None:
         """See :meth:`ObjectStore.download_file`."""
         target = Path(local_path)
@@ -226,6 +234,7 @@ class S3ObjectStore(ObjectStore):
                 raise FileNotFoundError(f"No object s3://{self._bucket}/{key}") from None
             raise
 
+    @traced("s3", "copy_prefix")
     def copy_prefix(self, src: str, dst: str) -> int:
         """See :meth:`ObjectStore.copy_prefix`; copies happen server-side."""
         keys = self.list(src)

@@ -94,6 +94,7 @@ def test_failed_replica_reports_its_log(
     assert model.train(workers=2, hyperparameters={"--fail-rank": 1}) is False
     out = capsys.readouterr().out
     assert "out of cheese" in out
+    assert "worker-0: container pytorch terminated: Error, exit code" in out  # how it ended
     assert kube.emulator.objects("secrets", "default") == []
 
 

@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 from kaptain.client import connect
 from kaptain.contracts.names import TASK_QUEUE
 from kaptain.telemetry import configure_tracing
+from kaptain.worker.metrics import metrics_runtime
 from kaptain.worker.platforms import activities_for
 from kaptain.worker.settings import Platform, WorkerSettings
 from kaptain.workflows import ALL_WORKFLOWS
@@ -36,7 +37,8 @@ def build_worker(client: Client, settings: WorkerSettings) -> Worker:
 async def serve(settings: WorkerSettings) -> None:
     """Connect, then run the worker until SIGINT/SIGTERM."""
     configure_tracing("kaptain-worker")
-    client = await connect(settings.address, settings.namespace)
+    runtime = metrics_runtime(settings.metrics_address)
+    client = await connect(settings.address, settings.namespace, runtime=runtime)
     worker = build_worker(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -48,6 +50,8 @@ async def serve(settings: WorkerSettings) -> None:
         settings.task_queue,
         settings.address,
     )
+    if settings.metrics_address:
+        log.info("Temporal metrics for Prometheus on http://%s/metrics", settings.metrics_address)
     running = asyncio.create_task(worker.run())
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -88,6 +92,18 @@ def parse_args(argv: Sequence[str] | None = None) -> WorkerSettings:
         default=float(os.environ.get("KAPTAIN_STUCK_GRACE_SECONDS") or 60),
         help="fail a job whose pod cannot be scheduled or pull its image for this long",
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,  # also applied to the variable's value: a bad one is a usage error
+        default=os.environ.get("KAPTAIN_METRICS_PORT") or None,
+        help="serve Temporal's SDK metrics for Prometheus on this port, at /metrics "
+        "(default: KAPTAIN_METRICS_PORT; unset: off)",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default=defaults.metrics_host,
+        help="interface of the metrics endpoint (default: all)",
+    )
     args = parser.parse_args(argv)
     return WorkerSettings(
         platform=Platform(args.platform),
@@ -97,6 +113,8 @@ def parse_args(argv: Sequence[str] | None = None) -> WorkerSettings:
         home=args.home,
         kubeconfig=args.kubeconfig,
         stuck_grace_seconds=args.stuck_grace_seconds,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
     )
 
 

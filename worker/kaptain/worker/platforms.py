@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kaptain.activities.storage import StorageActivities
 from kaptain.worker.settings import Platform, WorkerSettings
+
+if TYPE_CHECKING:
+    from kaptain.activities.kubernetes.api import KubeApi
+    from kaptain.activities.local.jobs import LocalJobActivities
 
 
 def activities_for(settings: WorkerSettings) -> list[Callable[..., Any]]:
@@ -26,6 +31,7 @@ def local_activities(settings: WorkerSettings) -> list[Callable[..., Any]]:
         LocalJobActivities,
         LocalSecretActivities,
     )
+    from kaptain.activities.local.serving import LocalServingActivities
     from kaptain.secrets import LocalSecretStore
 
     paths = settings.paths.ensure()
@@ -33,6 +39,7 @@ def local_activities(settings: WorkerSettings) -> list[Callable[..., Any]]:
     build = LocalBuildActivities(paths.envs, secrets)
     jobs = LocalJobActivities(paths.jobs, paths.envs, secrets, paths.secrets)
     storage = StorageActivities(secrets)
+    serving = LocalServingActivities(paths.serving, secrets)
     return [
         build.check_image,
         build.build_image,
@@ -44,6 +51,10 @@ def local_activities(settings: WorkerSettings) -> list[Callable[..., Any]]:
         storage.record,
         storage.copy_model,
         LocalSecretActivities(secrets).delete_secrets,
+        serving.apply,
+        serving.metrics,
+        serving.delete,
+        *local_inventory_activities(jobs, paths.jobs, paths.secrets),
     ]
 
 
@@ -53,12 +64,14 @@ def kubernetes_activities(settings: WorkerSettings) -> list[Callable[..., Any]]:
     from kaptain.activities.kubernetes.connect import connect
     from kaptain.activities.kubernetes.jobs import KubeJobActivities
     from kaptain.activities.kubernetes.secrets import KubeCredentials, KubeSecrets
+    from kaptain.activities.kubernetes.serving import KubeServingActivities
 
     api = connect(settings.kubeconfig)
     secrets = KubeSecrets(api)
     build = KubeBuildActivities(api, secrets, stuck_grace_seconds=settings.stuck_grace_seconds)
     jobs = KubeJobActivities(api, stuck_grace_seconds=settings.stuck_grace_seconds)
     storage = StorageActivities(KubeCredentials(secrets))
+    serving = KubeServingActivities(api, KubeCredentials(secrets))
     return [
         build.check_image,
         build.build_image,
@@ -70,4 +83,26 @@ def kubernetes_activities(settings: WorkerSettings) -> list[Callable[..., Any]]:
         storage.record,
         storage.copy_model,
         secrets.delete_secrets,
+        serving.apply,
+        serving.metrics,
+        serving.delete,
+        *kubernetes_inventory_activities(api),
     ]
+
+
+def local_inventory_activities(
+    jobs: LocalJobActivities, jobs_dir: Path, secrets_dir: Path
+) -> list[Callable[..., Any]]:
+    """``kaptain.utils`` on this machine: list and delete managed jobs and staged secrets."""
+    from kaptain.activities.local.inventory import LocalInventoryActivities
+
+    inventory = LocalInventoryActivities(jobs, jobs_dir, secrets_dir)
+    return [inventory.list_resources, inventory.delete_resource]
+
+
+def kubernetes_inventory_activities(api: KubeApi) -> list[Callable[..., Any]]:
+    """``kaptain.utils`` on a cluster: list and delete objects carrying Kaptain's labels."""
+    from kaptain.activities.kubernetes.inventory import KubeInventoryActivities
+
+    inventory = KubeInventoryActivities(api)
+    return [inventory.list_resources, inventory.delete_resource]

@@ -32,6 +32,9 @@ class WorkerSettings(BaseModel):
             ``KUBECONFIG``).
         stuck_grace_seconds: How long a pod may stay unschedulable or unable to pull its
             image before its job fails (Kubernetes platform).
+        metrics_port: Serve Temporal's SDK metrics for Prometheus on this port (``/metrics``);
+            None serves none.
+        metrics_host: Interface the metrics endpoint binds to.
     """
 
     platform: Platform = Platform.LOCAL
@@ -42,6 +45,15 @@ class WorkerSettings(BaseModel):
     max_concurrent_activities: int = Field(default=32, ge=1)
     kubeconfig: str | None = None
     stuck_grace_seconds: float = Field(default=60.0, gt=0)
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "0.0.0.0"  # noqa: S104 - Prometheus scrapes the pod's address
+
+    @property
+    def metrics_address(self) -> str | None:
+        """``host:port`` of the Prometheus endpoint, or None when metrics are off."""
+        if self.metrics_port is None:
+            return None
+        return f"{self.metrics_host}:{self.metrics_port}"
 
     @property
     def paths(self) -> StatePaths:

@@ -6,6 +6,8 @@ every side effect happens in :mod:`kaptain.activities` on the worker's platform.
 
 from kaptain.workflows.build import BuildImageWorkflow
 from kaptain.workflows.cleanup import CleanupJobWorkflow
+from kaptain.workflows.inventory import DeleteResourcesWorkflow, ListResourcesWorkflow
+from kaptain.workflows.serve import ServeModelWorkflow
 from kaptain.workflows.train import TrainModelWorkflow
 from kaptain.workflows.trial import TrialRunWorkflow
 from kaptain.workflows.tune import TuneModelWorkflow
@@ -16,6 +18,9 @@ ALL_WORKFLOWS: list[type] = [
     CleanupJobWorkflow,
     TuneModelWorkflow,
     TrialRunWorkflow,
+    ListResourcesWorkflow,
+    DeleteResourcesWorkflow,
+    ServeModelWorkflow,
 ]
 """Every workflow class a Kaptain worker registers."""
 
@@ -23,6 +28,9 @@ __all__ = [
     "ALL_WORKFLOWS",
     "BuildImageWorkflow",
     "CleanupJobWorkflow",
+    "DeleteResourcesWorkflow",
+    "ListResourcesWorkflow",
+    "ServeModelWorkflow",
     "TrainModelWorkflow",
     "TrialRunWorkflow",
     "TuneModelWorkflow",

@@ -359,6 +359,7 @@ class TuneModelWorkflow:
                     "reason": reason,
                     "trials": [t.model_dump() for t in trials],
                     "workflow_id": workflow.info().workflow_id,
+                    "run_id": workflow.info().run_id,
                 },
             ),
         )

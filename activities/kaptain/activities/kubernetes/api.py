@@ -17,6 +17,7 @@ from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
 from kaptain.activities.kubernetes.errors import KubeError, from_status
+from kaptain.activities.kubernetes.tracing import traced_request
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ EVENTS = Resource("", "v1", "events")
 JOBS = Resource("batch", "v1", "jobs")
 PYTORCHJOBS = Resource("kubeflow.org", "v1", "pytorchjobs")
 TFJOBS = Resource("kubeflow.org", "v1", "tfjobs")
+SERVICE_ACCOUNTS = Resource("", "v1", "serviceaccounts")
+INFERENCE_SERVICES = Resource("serving.kserve.io", "v1beta1", "inferenceservices")
 
 _TIMEOUT = (10.0, 60.0)
 
@@ -77,6 +80,7 @@ class KubeApi:
     def __init__(self, client: ApiClient) -> None:
         self._client = client
 
+    @traced_request
     def _request(
         self,
         method: str,
@@ -187,6 +191,32 @@ class KubeApi:
             return False
         return True
 
+    def replace(
+        self, res: Resource, namespace: str, name: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """PUT an object (409 when ``metadata.resourceVersion`` is stale)."""
+        return self._json(
+            "PUT", res.path(namespace, name), verb="update", resource=res.name,
+            namespace=namespace, body=body,
+        )  # fmt: skip
+
+    def merge_patch(
+        self, res: Resource, namespace: str, name: str, patch: dict[str, Any]
+    ) -> dict[str, Any]:
+        """PATCH an object with a JSON merge patch (``null`` removes a field)."""
+        return self._json(
+            "PATCH", res.path(namespace, name), verb="patch", resource=res.name,
+            namespace=namespace, body=patch, content_type="application/merge-patch+json",
+        )  # fmt: skip
+
+    def service_proxy_get(self, namespace: str, service: str, path: str) -> str:
+        """GET ``path`` from a Service through the API server's proxy (``name:port``)."""
+        response = self._request(
+            "GET", f"/api/v1/namespaces/{namespace}/services/{service}/proxy/{path.lstrip('/')}",
+            verb="get", resource="services/proxy", namespace=namespace,
+        )  # fmt: skip
+        return bytes(response.read()).decode(errors="replace")
+
     def read_log(
         self, namespace: str, pod: str, *, container: str | None = None, tail_lines: int = 200
     ) -> str:
@@ -265,10 +295,12 @@ class KubeApi:
 
 __all__ = [
     "EVENTS",
+    "INFERENCE_SERVICES",
     "JOBS",
     "PODS",
     "PYTORCHJOBS",
     "SECRETS",
+    "SERVICE_ACCOUNTS",
     "TFJOBS",
     "KubeApi",
     "KubeError",

@@ -49,6 +49,29 @@ def condition_message(job: dict[str, Any], kind: str) -> str:
     return kind
 
 
+def failed_replica(pods: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """The first pod with a container that exited non-zero, and how it ended.
+
+    Args:
+        pods: The job's pods, as the API lists them.
+
+    Returns:
+        ``(pod name, "container pytorch terminated: OOMKilled, exit code 137, ...")``, or None
+        when no container failed.
+    """
+    for pod in pods:
+        for container in (pod.get("status") or {}).get("containerStatuses") or []:
+            terminated = (container.get("state") or {}).get("terminated") or {}
+            code = terminated.get("exitCode", 0)
+            if code != 0:
+                parts = [str(terminated.get("reason") or "Error"), f"exit code {code}"]
+                if terminated.get("message"):
+                    parts.append(str(terminated["message"]).strip())
+                how = f"container {container.get('name', '?')} terminated: " + ", ".join(parts)
+                return str(pod["metadata"]["name"]), how
+    return None
+
+
 class KubeJobActivities:
     """Start, wait for and delete Kubeflow training jobs.
 
@@ -144,28 +167,21 @@ class KubeJobActivities:
                 metrics=metrics,
             )
         obj = self._api.get(resource_of(job.kind), job.namespace, job.name)
-        failing = self._failing_pod(job) or leader
-        tail = self._api.read_log(
-            job.namespace, failing, container=container, tail_lines=_TAIL_LINES
-        )
-        return JobOutcome(
-            succeeded=False,
-            reason="Failed",
-            message=f"{condition_message(obj, 'Failed')} (replica pod {failing})",
-            log_tail=tail.rstrip("\n"),
-            metrics=metrics,
-        )
-
-    def _failing_pod(self, job: JobRef) -> str | None:
         pods = self._api.list(
             PODS, job.namespace, label_selector=f"{_JOB_NAME_LABEL}={job.name}"
         ).items
-        for pod in pods:
-            for container in (pod.get("status") or {}).get("containerStatuses") or []:
-                terminated = (container.get("state") or {}).get("terminated") or {}
-                if terminated.get("exitCode", 0) != 0:
-                    return str(pod["metadata"]["name"])
-        return None
+        failing, how = failed_replica(pods) or (leader, "")
+        tail = self._api.read_log(
+            job.namespace, failing, container=container, tail_lines=_TAIL_LINES
+        )
+        detail = f"replica pod {failing}" + (f": {how}" if how else "")
+        return JobOutcome(
+            succeeded=False,
+            reason="Failed",
+            message=f"{condition_message(obj, 'Failed')} ({detail})",
+            log_tail=tail.rstrip("\n"),
+            metrics=metrics,
+        )
 
     @activity.defn(name=ActivityName.JOB_METRICS)
     async def job_metrics(self, job: JobRef) -> dict[str, list[float]]:

@@ -10,13 +10,21 @@ from __future__ import annotations
 from typing import Final
 
 WORKER_PERMISSIONS: Final[dict[tuple[str, str], frozenset[str]]] = {
-    ("", "secrets"): frozenset({"get", "delete"}),
+    ("", "secrets"): frozenset({"get", "delete", "list", "create", "update"}),
     ("", "pods"): frozenset({"get", "list"}),
     ("", "pods/log"): frozenset({"get"}),
     ("", "events"): frozenset({"list"}),
     ("batch", "jobs"): frozenset({"create", "get", "list", "watch", "delete"}),
     ("kubeflow.org", "pytorchjobs"): frozenset({"create", "get", "list", "watch", "delete"}),
     ("kubeflow.org", "tfjobs"): frozenset({"create", "get", "list", "watch", "delete"}),
+    # kaptain.utils: list what Kaptain created, delete it after checking its labels.
+    ("", "serviceaccounts"): frozenset({"get", "list", "delete", "create", "update"}),
+    ("serving.kserve.io", "inferenceservices"): frozenset(
+        {"get", "list", "delete", "create", "update", "patch", "watch"}
+    ),
+    # Serving (KubeServingActivities): a deployment's KServe storage Secret and ServiceAccount
+    # are created/updated above; each revision's queue-proxy metrics through the API server.
+    ("", "services/proxy"): frozenset({"get"}),
 }
 """(API group, resource) -> verbs the worker's service account needs in its namespace."""
 

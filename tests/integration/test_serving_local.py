@@ -1,0 +1,248 @@
+"""Serving on the local platform, as a user runs it: real worker, model servers and router."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import requests
+from temporalio.client import Client
+
+from harness import WorkerProcess, all_histories, make_model, wait_for
+from kaptain import utils
+from kaptain.contracts import StorageRef, WorkflowName
+from kaptain.contracts.names import serving_workflow_id
+from kaptain.contracts.serve import CanaryPolicy, ServeInput, ServingPhase
+from kaptain.exceptions import (
+    ModelDeploymentException,
+    ModelValidationException,
+    ResourceNotFoundException,
+)
+from kaptain.model.models import Model
+from kaptain.model.revisions import deployment_ref
+from servable import Affine, FailsOnLargeInput, Traffic, predict, save_torchscript, split
+
+NAME = "dev-served"
+
+
+def served_model() -> Model:
+    return make_model("dev/served")
+
+
+def history_count(temporal_address: str, workflow_id: str) -> int:
+    async def count() -> int:
+        client = await Client.connect(temporal_address)
+        runs = [r async for r in client.list_workflows(f"WorkflowId = '{workflow_id}'")]
+        return len(runs)
+
+    return asyncio.run(count())
+
+
+def test_deploy_canary_promote_rollback_undeploy(
+    worker: WorkerProcess, tmp_path: Path, temporal_address: str
+) -> None:
+    model = served_model()
+    first = save_torchscript(tmp_path / "v1", Affine(1.0))
+    second = save_torchscript(tmp_path / "v2", Affine(2.0))
+
+    assert model.deploy(model_uri=first, autoscale=4)
+    state = model.deployment()
+    assert state is not None and state.url and state.phase is ServingPhase.SERVING
+    url = state.url
+    answer = predict(url, NAME)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["predictions"] == [[100.0, 200.0]]
+
+    # a second deploy is refused unless replace=True; nothing changes
+    with pytest.raises(ModelDeploymentException, match="already deployed"):
+        model.deploy(model_uri=second)
+    with pytest.raises(ModelDeploymentException, match="no canary"):
+        model.promote_canary()
+    with pytest.raises(ModelValidationException):
+        model.deploy_canary(canary_traffic_percentage=0, model_uri=second)
+
+    model.deploy_canary(canary_traffic_percentage=30, model_uri=second)
+    state = model.deployment()
+    assert state is not None and state.phase is ServingPhase.CANARY
+    assert state.url == url  # one stable URL
+    seen = split(url, NAME, 1000)
+    assert set(seen) == {1.0, 2.0}
+    assert 250 <= seen[2.0] <= 350, seen
+
+    # a bad model for a new canary fails clearly; the deployment is untouched
+    with pytest.raises(ModelDeploymentException, match="no model"):
+        model.deploy_canary(canary_traffic_percentage=50, model_uri=f"file://{tmp_path}/none")
+    assert 250 <= split(url, NAME, 1000)[2.0] <= 350
+
+    model.rollback_canary()
+    assert split(url, NAME, 50) == {1.0: 50}
+    with pytest.raises(ModelDeploymentException, match="no canary"):
+        model.rollback_canary()
+
+    model.deploy_canary(canary_traffic_percentage=30, model_uri=second)
+    model.promote_canary()
+    assert split(url, NAME, 50) == {2.0: 50}
+    state = model.deployment()
+    assert state is not None and state.canary is None and state.baseline is not None
+    assert state.baseline.source_uri == second
+
+    actions = [r.action for r in model.history()]
+    for action in ("deploy", "deploy_canary", "rollback_canary", "promote_canary"):
+        assert action in actions
+    deployed = next(r for r in model.history() if r.action == "deploy")
+    assert f"/dev/served/deploy/{deployed.revision}/model" in deployed.details["model_uri"]
+
+    model.undeploy()
+    assert model.deployment() is None
+    with pytest.raises(ModelDeploymentException, match="not deployed"):
+        model.undeploy()
+    try:
+        status: int | None = predict(url, NAME).status_code
+    except requests.ConnectionError:
+        status = None
+    assert status is None  # the router went with the last deployment
+
+
+def test_bad_model_on_first_deploy_leaves_nothing(worker: WorkerProcess, tmp_path: Path) -> None:
+    model = served_model()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "model.pt").write_bytes(b"not torchscript")
+    assert model.deploy(model_uri=f"file://{broken}") is False
+    assert model.deployment() is None
+    with pytest.raises(ModelDeploymentException, match="not deployed"):
+        model.undeploy()
+
+
+def test_policy_rolls_back_a_failing_canary(
+    worker: WorkerProcess, tmp_path: Path, temporal_address: str
+) -> None:
+    model = served_model()
+    assert model.deploy(model_uri=save_torchscript(tmp_path / "good", Affine(1.0)))
+    state = model.deployment()
+    assert state is not None and state.url
+    traffic = Traffic(state.url, NAME)
+    try:
+        model.deploy_canary(
+            canary_traffic_percentage=20,
+            model_uri=save_torchscript(tmp_path / "bad", FailsOnLargeInput()),
+            policy=CanaryPolicy(
+                steps=[20, 50, 100], interval_seconds=2, max_error_rate=0.05, min_requests=5
+            ),
+        )
+
+        def rolled_back() -> bool:
+            current = model.deployment()
+            return current is not None and current.rollback_reason is not None
+
+        wait_for(rolled_back, 60)
+    finally:
+        traffic.stop()
+    state = model.deployment()
+    assert state is not None and state.canary is None
+    assert state.rollback_reason is not None and "error rate" in state.rollback_reason
+    assert state.analysis[-1].verdict == "fail"
+    assert split(state.url or "", NAME, 20) == {1.0: 20}
+    assert "rollback_canary" in [r.action for r in model.history()]
+    model.undeploy()
+
+
+def test_worker_sigkill_mid_rollout_resumes_at_its_step(
+    worker: WorkerProcess, tmp_path: Path, temporal_address: str
+) -> None:
+    model = served_model()
+    assert model.deploy(model_uri=save_torchscript(tmp_path / "one", Affine(1.0)))
+    state = model.deployment()
+    assert state is not None and state.url
+    traffic = Traffic(state.url, NAME)
+    try:
+        model.deploy_canary(
+            canary_traffic_percentage=25,
+            model_uri=save_torchscript(tmp_path / "two", Affine(2.0)),
+            policy=CanaryPolicy(steps=[25, 50, 100], interval_seconds=3, max_error_rate=0.05),
+        )
+
+        def at_second_step() -> bool:
+            current = model.deployment()
+            return current is not None and current.canary_percent == 50
+
+        wait_for(at_second_step, 60)
+        worker.kill()
+        worker.start()
+
+        def promoted() -> bool:
+            current = model.deployment()
+            return current is not None and current.canary is None
+
+        wait_for(promoted, 90)
+    finally:
+        traffic.stop()
+    state = model.deployment()
+    assert state is not None and state.rollback_reason is None
+    assert state.baseline is not None and state.baseline.source_uri.endswith("two")
+    # each step judged; the step in flight at the crash resumed rather than restarting
+    assert [a.percent for a in state.analysis if a.verdict == "pass"] == [25, 50, 100]
+    assert traffic.statuses[200] > 0 and not set(traffic.statuses) - {200}
+    history = all_histories(temporal_address)
+    assert "AWS_SECRET_ACCESS_KEY" not in history
+    model.undeploy()
+
+
+def test_continues_as_new_keeping_its_state(
+    worker: WorkerProcess, tmp_path: Path, temporal_address: str, task_queue: str
+) -> None:
+    """A deployment's history stays small: after N changes the workflow continues as new."""
+    model = served_model()
+    workflow_id = serving_workflow_id(model.config.namespace, model.id)
+    first = save_torchscript(tmp_path / "a", Affine(1.0))
+
+    async def start_with_small_limit() -> None:
+        client = await Client.connect(temporal_address)
+        await client.start_workflow(
+            WorkflowName.SERVE_MODEL,
+            ServeInput(
+                deployment=deployment_ref(
+                    model.config, model.id, StorageRef(base_uri=model.config.base_model_storage_uri)
+                ),
+                continue_after_changes=2,
+            ),
+            id=workflow_id,
+            task_queue=task_queue,
+        )
+
+    asyncio.run(start_with_small_limit())
+    assert model.deploy(model_uri=first)  # the SDK's deploy joins the running workflow
+    model.deploy_canary(
+        canary_traffic_percentage=10, model_uri=save_torchscript(tmp_path / "b", Affine(2.0))
+    )
+    model.deploy_canary(canary_traffic_percentage=40)  # only the split changes
+    wait_for(lambda: history_count(temporal_address, workflow_id) >= 2, 30)
+    state = model.deployment()
+    assert state is not None and state.canary_percent == 40
+    assert state.baseline is not None and state.baseline.source_uri == first
+    seen = split(state.url or "", NAME, 500)
+    assert 150 <= seen[2.0] <= 250, seen
+    model.undeploy()
+
+
+def test_utils_list_and_delete_a_deployment(
+    worker: WorkerProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``kaptain.utils`` finds the deployment and deletes it through its workflow's undeploy."""
+    model = served_model()
+    assert model.deploy(model_uri=save_torchscript(tmp_path / "m", Affine(1.0)))
+    state = model.deployment()
+    assert state is not None and state.url
+    capsys.readouterr()
+    utils.list_inference_services()
+    assert NAME in capsys.readouterr().out
+    with pytest.raises(ResourceNotFoundException):
+        utils.delete_inference_service("dev-someone-else")
+    assert predict(state.url, NAME).status_code == 200  # untouched
+    utils.delete_inference_service(NAME)
+    assert model.deployment() is None
+    assert "undeploy" in [r.action for r in model.history()]
+    capsys.readouterr()
+    utils.list_inference_services()
+    assert NAME not in capsys.readouterr().out

@@ -1,0 +1,89 @@
+"""Small real models for serving tests, and a client that sends real inference requests."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import requests
+import torch
+from torch import nn
+
+
+class Affine(nn.Module):
+    """``y = x @ w + b`` with fixed weights: predictions the tests can compute by hand."""
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        self.scale = scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale
+
+
+class FailsOnLargeInput(nn.Module):
+    """Answers the test inference (small values) but fails on live traffic (large values)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if bool(x.sum() > 100.0):
+            raise RuntimeError("canary bug: input too large")
+        return x
+
+
+EXAMPLE = {"instances": [[1.0, 2.0]]}
+LIVE = {"instances": [[100.0, 200.0]]}
+
+
+def save_torchscript(directory: Path, module: nn.Module) -> str:
+    """Save ``module`` as TorchScript ``model.pt`` with an ``input_example.json``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    scripted: Any = torch.jit.script(module)
+    scripted.save(str(directory / "model.pt"))
+    (directory / "input_example.json").write_text(json.dumps(EXAMPLE))
+    return f"file://{directory}"
+
+
+def predict(url: str, name: str, body: dict[str, Any] | None = None) -> requests.Response:
+    """One V1 prediction through the deployment's URL."""
+    return requests.post(f"{url}/v1/models/{name}:predict", json=body or LIVE, timeout=30)
+
+
+def split(url: str, name: str, count: int) -> Counter[float]:
+    """Send ``count`` requests; count answers by the scale the serving revision applied."""
+    seen: Counter[float] = Counter()
+    with requests.Session() as session:
+        for _ in range(count):
+            answer = session.post(f"{url}/v1/models/{name}:predict", json=EXAMPLE, timeout=30)
+            answer.raise_for_status()
+            seen[answer.json()["predictions"][0][0]] += 1
+    return seen
+
+
+class Traffic:
+    """Background live traffic against a deployment until stopped."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self._url, self._name = url, name
+        self._stop = threading.Event()
+        self.statuses: Counter[int] = Counter()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with requests.Session() as session:
+            while not self._stop.is_set():
+                try:
+                    answer = session.post(
+                        f"{self._url}/v1/models/{self._name}:predict", json=LIVE, timeout=10
+                    )
+                    self.statuses[answer.status_code] += 1
+                except requests.RequestException:
+                    self.statuses[0] += 1
+                self._stop.wait(0.02)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
