@@ -57,7 +57,7 @@ def main() -> int:
     assert state is not None and state.url is not None
     example = os.path.join(HERE, "digit.json")
     print()
-    print("Ask the deployed model which digit this is:")
+    print("Ask the deployed model which digit this is (the highest of its 10 scores wins):")
     print(
         f"curl -s -H 'Content-Type: application/json' -d @{example} "
         f"{state.url}/v1/models/dev-mnist:predict"
