@@ -12,6 +12,10 @@ import requests
 import torch
 from torch import nn
 
+from harness import wait_for
+from kaptain.contracts.serve import CanaryPolicy
+from kaptain.model.models import Model
+
 
 class Affine(nn.Module):
     """``y = x @ w + b`` with fixed weights: predictions the tests can compute by hand."""
@@ -87,3 +91,35 @@ class Traffic:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
+
+
+def check_policy_rolls_back(model: Model, name: str, good_uri: str, bad_uri: str) -> None:
+    """Deploy ``good_uri``, canary ``bad_uri`` (5xx on live traffic) under a policy, with
+    live traffic running: the policy must roll the canary back and say why."""
+    assert model.deploy(model_uri=good_uri)
+    state = model.deployment()
+    assert state is not None and state.url
+    traffic = Traffic(state.url, name)
+    try:
+        model.deploy_canary(
+            canary_traffic_percentage=20,
+            model_uri=bad_uri,
+            policy=CanaryPolicy(
+                steps=[20, 50, 100], interval_seconds=2, max_error_rate=0.05, min_requests=5
+            ),
+        )
+
+        def rolled_back() -> bool:
+            current = model.deployment()
+            return current is not None and current.rollback_reason is not None
+
+        wait_for(rolled_back, 90)
+    finally:
+        traffic.stop()
+    state = model.deployment()
+    assert state is not None and state.canary is None
+    assert state.rollback_reason is not None and "error rate" in state.rollback_reason
+    assert state.analysis[-1].verdict == "fail"
+    assert split(state.url or "", name, 20) == {1.0: 20}
+    assert "rollback_canary" in [r.action for r in model.history()]
+    model.undeploy()

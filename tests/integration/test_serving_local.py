@@ -21,7 +21,15 @@ from kaptain.exceptions import (
 )
 from kaptain.model.models import Model
 from kaptain.model.revisions import deployment_ref
-from servable import Affine, FailsOnLargeInput, Traffic, predict, save_torchscript, split
+from servable import (
+    Affine,
+    FailsOnLargeInput,
+    Traffic,
+    check_policy_rolls_back,
+    predict,
+    save_torchscript,
+    split,
+)
 
 NAME = "dev-served"
 
@@ -118,34 +126,12 @@ def test_bad_model_on_first_deploy_leaves_nothing(worker: WorkerProcess, tmp_pat
 def test_policy_rolls_back_a_failing_canary(
     worker: WorkerProcess, tmp_path: Path, temporal_address: str
 ) -> None:
-    model = served_model()
-    assert model.deploy(model_uri=save_torchscript(tmp_path / "good", Affine(1.0)))
-    state = model.deployment()
-    assert state is not None and state.url
-    traffic = Traffic(state.url, NAME)
-    try:
-        model.deploy_canary(
-            canary_traffic_percentage=20,
-            model_uri=save_torchscript(tmp_path / "bad", FailsOnLargeInput()),
-            policy=CanaryPolicy(
-                steps=[20, 50, 100], interval_seconds=2, max_error_rate=0.05, min_requests=5
-            ),
-        )
-
-        def rolled_back() -> bool:
-            current = model.deployment()
-            return current is not None and current.rollback_reason is not None
-
-        wait_for(rolled_back, 60)
-    finally:
-        traffic.stop()
-    state = model.deployment()
-    assert state is not None and state.canary is None
-    assert state.rollback_reason is not None and "error rate" in state.rollback_reason
-    assert state.analysis[-1].verdict == "fail"
-    assert split(state.url or "", NAME, 20) == {1.0: 20}
-    assert "rollback_canary" in [r.action for r in model.history()]
-    model.undeploy()
+    check_policy_rolls_back(
+        served_model(),
+        NAME,
+        save_torchscript(tmp_path / "good", Affine(1.0)),
+        save_torchscript(tmp_path / "bad", FailsOnLargeInput()),
+    )
 
 
 def test_worker_sigkill_mid_rollout_resumes_at_its_step(

@@ -12,12 +12,19 @@ from pathlib import Path
 import boto3
 import pytest
 
-from harness import all_histories, wait_for
-from kaptain.contracts.serve import CanaryPolicy, ServingPhase
+from harness import all_histories
+from kaptain.contracts.serve import ServingPhase
 from kaptain.exceptions import ModelDeploymentException
 from kaptain.model.models import Model
 from kubestack import S3_KEY_ID, S3_SECRET, KubeStack
-from servable import Affine, FailsOnLargeInput, Traffic, predict, save_torchscript, split
+from servable import (
+    Affine,
+    FailsOnLargeInput,
+    check_policy_rolls_back,
+    predict,
+    save_torchscript,
+    split,
+)
 
 NAME = "dev-tiny"
 
@@ -85,29 +92,9 @@ def test_deploy_canary_promote_rollback_on_kubernetes(
 
 
 def test_policy_rolls_back_a_failing_canary_on_kubernetes(kube: KubeStack, tmp_path: Path) -> None:
-    model: Model = kube.model()
-    assert model.deploy(model_uri=model_at(kube, tmp_path, "good", Affine(1.0)))
-    state = model.deployment()
-    assert state is not None and state.url
-    traffic = Traffic(state.url, NAME)
-    try:
-        model.deploy_canary(
-            canary_traffic_percentage=20,
-            model_uri=model_at(kube, tmp_path, "bad", FailsOnLargeInput()),
-            policy=CanaryPolicy(
-                steps=[20, 60, 100], interval_seconds=2, max_error_rate=0.05, min_requests=5
-            ),
-        )
-
-        def rolled_back() -> bool:
-            current = model.deployment()
-            return current is not None and current.rollback_reason is not None
-
-        wait_for(rolled_back, 90)
-    finally:
-        traffic.stop()
-    state = model.deployment()
-    assert state is not None and state.canary is None
-    assert state.rollback_reason is not None and "error rate" in state.rollback_reason
-    assert split(state.url or "", NAME, 20) == {1.0: 20}
-    model.undeploy()
+    check_policy_rolls_back(
+        kube.model(),
+        NAME,
+        model_at(kube, tmp_path, "good", Affine(1.0)),
+        model_at(kube, tmp_path, "bad", FailsOnLargeInput()),
+    )
