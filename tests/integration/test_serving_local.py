@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 from temporalio.client import Client
 
-from harness import WorkerProcess, all_histories, make_model, wait_for
+from harness import WorkerProcess, all_histories, make_model, stop_serving, wait_for
 from kaptain import utils
 from kaptain.contracts import StorageRef, WorkflowName
 from kaptain.contracts.names import serving_workflow_id
@@ -175,6 +176,22 @@ def test_worker_sigkill_mid_rollout_resumes_at_its_step(
     model.undeploy()
 
 
+def start_serving(address: str, task_queue: str, model: Model, **settings: Any) -> None:
+    """Start a model's ServeModel workflow by hand, with other settings than the SDK's."""
+
+    async def start() -> None:
+        client = await Client.connect(address)
+        storage = StorageRef(base_uri=model.config.base_model_storage_uri)
+        await client.start_workflow(
+            WorkflowName.SERVE_MODEL,
+            ServeInput(deployment=deployment_ref(model.config, model.id, storage), **settings),
+            id=serving_workflow_id(model.config.namespace, model.id),
+            task_queue=task_queue,
+        )
+
+    asyncio.run(start())
+
+
 def test_continues_as_new_keeping_its_state(
     worker: WorkerProcess, tmp_path: Path, temporal_address: str, task_queue: str
 ) -> None:
@@ -183,21 +200,7 @@ def test_continues_as_new_keeping_its_state(
     workflow_id = serving_workflow_id(model.config.namespace, model.id)
     first = save_torchscript(tmp_path / "a", Affine(1.0))
 
-    async def start_with_small_limit() -> None:
-        client = await Client.connect(temporal_address)
-        await client.start_workflow(
-            WorkflowName.SERVE_MODEL,
-            ServeInput(
-                deployment=deployment_ref(
-                    model.config, model.id, StorageRef(base_uri=model.config.base_model_storage_uri)
-                ),
-                continue_after_changes=2,
-            ),
-            id=workflow_id,
-            task_queue=task_queue,
-        )
-
-    asyncio.run(start_with_small_limit())
+    start_serving(temporal_address, task_queue, model, continue_after_changes=2)
     assert model.deploy(model_uri=first)  # the SDK's deploy joins the running workflow
     model.deploy_canary(
         canary_traffic_percentage=10, model_uri=save_torchscript(tmp_path / "b", Affine(2.0))
@@ -232,3 +235,30 @@ def test_utils_list_and_delete_a_deployment(
     capsys.readouterr()
     utils.list_inference_services()
     assert NAME not in capsys.readouterr().out
+
+
+def test_a_deployment_heals_after_its_processes_die(
+    worker: WorkerProcess,
+    tmp_path: Path,
+    temporal_address: str,
+    task_queue: str,
+    kaptain_home: Path,
+) -> None:
+    """Servers and router killed (as by a reboot): the reconcile loop brings them back."""
+    model = served_model()
+    start_serving(temporal_address, task_queue, model, reconcile_seconds=2)
+    assert model.deploy(model_uri=save_torchscript(tmp_path / "a", Affine(1.0)))
+    state = model.deployment()
+    assert state is not None and state.url
+    assert predict(state.url, NAME).status_code == 200
+    stop_serving(kaptain_home)  # SIGKILL every model server and the router
+
+    def serving_again() -> bool:
+        try:
+            return predict(state.url or "", NAME).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    wait_for(serving_again, 60)
+    assert split(state.url, NAME, 10) == {1.0: 10}  # the same URL, the same revision
+    model.undeploy()

@@ -212,11 +212,14 @@ class ServeInput(_Wire):
         continue_after_changes: Continue as new after this many changes (deploy, canary,
             promote, rollback, policy steps) so that the history stays small; Temporal's
             own suggestion to continue is honoured too.
+        reconcile_seconds: How often the deployment is applied again while nothing else
+            changes it, so that it heals (model servers that died, a machine that rebooted).
     """
 
     deployment: DeploymentRef
     state: ServingState | None = None
     continue_after_changes: int = Field(default=200, ge=1)
+    reconcile_seconds: float = Field(default=60.0, gt=0)
 
 
 class DeployRequest(_Wire):

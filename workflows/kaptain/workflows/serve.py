@@ -97,6 +97,7 @@ class ServeModelWorkflow:
         self._lock = asyncio.Lock()
         self._rollout: asyncio.Task[None] | None = None
         self._finished = False
+        self._reconcile_seconds = serve.reconcile_seconds
 
     @workflow.run
     async def run(self, serve: ServeInput) -> ServingState:
@@ -111,14 +112,17 @@ class ServeModelWorkflow:
         if self._state.phase is ServingPhase.CANARY and self._state.policy is not None:
             self._start_rollout()  # resume the step it was at
         self._show()
+        healer = asyncio.create_task(self._heal())
         await workflow.wait_condition(lambda: self._finished or self._should_continue())
         if self._finished:
+            await self._stop(healer)
             await workflow.wait_condition(workflow.all_handlers_finished)
             return self._state
         while True:
             await workflow.wait_condition(
                 lambda: workflow.all_handlers_finished() and not self._lock.locked()
             )
+            await self._stop(healer)
             await self._stop_rollout()
             if workflow.all_handlers_finished() and not self._lock.locked():
                 break
@@ -127,6 +131,7 @@ class ServeModelWorkflow:
                 deployment=self._deployment,
                 state=self._state,
                 continue_after_changes=self._limit,
+                reconcile_seconds=self._reconcile_seconds,
             )
         )
 
@@ -424,12 +429,35 @@ class ServeModelWorkflow:
 
     async def _stop_rollout(self) -> None:
         task, self._rollout = self._rollout, None
+        await self._stop(task)
+
+    @staticmethod
+    async def _stop(task: asyncio.Task[None] | None) -> None:
+        """Cancel a background loop and wait for it."""
         if task is not None and not task.done():
             task.cancel()
             # a step in flight ends as cancelled (or as its cancelled activity's failure);
-            # the change that stopped the rollout sets the desired state anew
+            # the change that stopped it sets the desired state anew
             with contextlib.suppress(asyncio.CancelledError, ActivityError):
                 await task
+
+    async def _heal(self) -> None:
+        """Apply the current state again now and then: the platform converges back to it.
+
+        Skipped while a change or a rollout step holds the lock. On the local platform this
+        restarts model servers or the router that died (or did not survive a reboot).
+        """
+        while True:
+            await workflow.sleep(timedelta(seconds=self._reconcile_seconds))
+            baseline = self._state.baseline
+            if baseline is None or self._lock.locked():
+                continue
+            async with self._lock:
+                try:
+                    await self._apply(baseline, self._state.canary, self._state.canary_percent)
+                except ApplicationError as err:
+                    self._state.last_event = f"reconcile failed: {err.message}"
+                    self._show()
 
     async def _metrics(self) -> RevisionMetrics:
         canary = self._state.canary
