@@ -12,7 +12,7 @@ import requests
 import torch
 from torch import nn
 
-from harness import wait_for
+from harness import WorkerProcess, wait_for
 from kaptain.contracts.serve import CanaryPolicy
 from kaptain.model.models import Model
 
@@ -122,4 +122,44 @@ def check_policy_rolls_back(model: Model, name: str, good_uri: str, bad_uri: str
     assert state.analysis[-1].verdict == "fail"
     assert split(state.url or "", name, 20) == {1.0: 20}
     assert "rollback_canary" in [r.action for r in model.history()]
+    model.undeploy()
+
+
+def check_rollout_survives_a_worker_kill(
+    model: Model, name: str, worker: WorkerProcess, first_uri: str, second_uri: str
+) -> None:
+    """SIGKILL the worker at a progressive rollout's second step: the rollout resumes there,
+    judges every step once, promotes, and live traffic never fails."""
+    assert model.deploy(model_uri=first_uri)
+    state = model.deployment()
+    assert state is not None and state.url
+    traffic = Traffic(state.url, name)
+    try:
+        model.deploy_canary(
+            canary_traffic_percentage=25,
+            model_uri=second_uri,
+            policy=CanaryPolicy(steps=[25, 50, 100], interval_seconds=3, max_error_rate=0.05),
+        )
+
+        def at_second_step() -> bool:
+            current = model.deployment()
+            return current is not None and current.canary_percent == 50
+
+        wait_for(at_second_step, 60)
+        worker.kill()
+        worker.start()
+
+        def promoted() -> bool:
+            current = model.deployment()
+            return current is not None and current.canary is None
+
+        wait_for(promoted, 90)
+    finally:
+        traffic.stop()
+    state = model.deployment()
+    assert state is not None and state.rollback_reason is None
+    assert state.baseline is not None and state.baseline.source_uri == second_uri
+    # each step judged; the step in flight at the crash resumed rather than restarting
+    assert [a.percent for a in state.analysis if a.verdict == "pass"] == [25, 50, 100]
+    assert traffic.statuses[200] > 0 and not set(traffic.statuses) - {200}
     model.undeploy()

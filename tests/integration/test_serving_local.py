@@ -14,7 +14,7 @@ from harness import WorkerProcess, all_histories, make_model, stop_serving, wait
 from kaptain import utils
 from kaptain.contracts import StorageRef, WorkflowName
 from kaptain.contracts.names import serving_workflow_id
-from kaptain.contracts.serve import CanaryPolicy, ServeInput, ServingPhase
+from kaptain.contracts.serve import ServeInput, ServingPhase
 from kaptain.exceptions import (
     ModelDeploymentException,
     ModelValidationException,
@@ -25,8 +25,8 @@ from kaptain.model.revisions import deployment_ref
 from servable import (
     Affine,
     FailsOnLargeInput,
-    Traffic,
     check_policy_rolls_back,
+    check_rollout_survives_a_worker_kill,
     predict,
     save_torchscript,
     split,
@@ -138,42 +138,14 @@ def test_policy_rolls_back_a_failing_canary(
 def test_worker_sigkill_mid_rollout_resumes_at_its_step(
     worker: WorkerProcess, tmp_path: Path, temporal_address: str
 ) -> None:
-    model = served_model()
-    assert model.deploy(model_uri=save_torchscript(tmp_path / "one", Affine(1.0)))
-    state = model.deployment()
-    assert state is not None and state.url
-    traffic = Traffic(state.url, NAME)
-    try:
-        model.deploy_canary(
-            canary_traffic_percentage=25,
-            model_uri=save_torchscript(tmp_path / "two", Affine(2.0)),
-            policy=CanaryPolicy(steps=[25, 50, 100], interval_seconds=3, max_error_rate=0.05),
-        )
-
-        def at_second_step() -> bool:
-            current = model.deployment()
-            return current is not None and current.canary_percent == 50
-
-        wait_for(at_second_step, 60)
-        worker.kill()
-        worker.start()
-
-        def promoted() -> bool:
-            current = model.deployment()
-            return current is not None and current.canary is None
-
-        wait_for(promoted, 90)
-    finally:
-        traffic.stop()
-    state = model.deployment()
-    assert state is not None and state.rollback_reason is None
-    assert state.baseline is not None and state.baseline.source_uri.endswith("two")
-    # each step judged; the step in flight at the crash resumed rather than restarting
-    assert [a.percent for a in state.analysis if a.verdict == "pass"] == [25, 50, 100]
-    assert traffic.statuses[200] > 0 and not set(traffic.statuses) - {200}
-    history = all_histories(temporal_address)
-    assert "AWS_SECRET_ACCESS_KEY" not in history
-    model.undeploy()
+    check_rollout_survives_a_worker_kill(
+        served_model(),
+        NAME,
+        worker,
+        save_torchscript(tmp_path / "one", Affine(1.0)),
+        save_torchscript(tmp_path / "two", Affine(2.0)),
+    )
+    assert "AWS_SECRET_ACCESS_KEY" not in all_histories(temporal_address)
 
 
 def start_serving(address: str, task_queue: str, model: Model, **settings: Any) -> None:

@@ -21,6 +21,7 @@ from servable import (
     Affine,
     FailsOnLargeInput,
     check_policy_rolls_back,
+    check_rollout_survives_a_worker_kill,
     predict,
     save_torchscript,
     split,
@@ -98,3 +99,16 @@ def test_policy_rolls_back_a_failing_canary_on_kubernetes(kube: KubeStack, tmp_p
         model_at(kube, tmp_path, "good", Affine(1.0)),
         model_at(kube, tmp_path, "bad", FailsOnLargeInput()),
     )
+
+
+def test_worker_sigkill_mid_rollout_resumes_on_kubernetes(
+    kube: KubeStack, tmp_path: Path, temporal_address: str
+) -> None:
+    check_rollout_survives_a_worker_kill(
+        kube.model(),
+        NAME,
+        kube.worker,
+        model_at(kube, tmp_path, "one", Affine(1.0)),
+        model_at(kube, tmp_path, "two", Affine(2.0)),
+    )
+    assert S3_SECRET not in all_histories(temporal_address)
