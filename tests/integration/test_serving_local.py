@@ -22,9 +22,11 @@ from kaptain.exceptions import (
 )
 from kaptain.model.models import Model
 from kaptain.model.revisions import deployment_ref
+from kaptain.model.transformer import Transformer
 from servable import (
     Affine,
     FailsOnLargeInput,
+    Traffic,
     check_policy_rolls_back,
     check_rollout_survives_a_worker_kill,
     predict,
@@ -233,4 +235,43 @@ def test_a_deployment_heals_after_its_processes_die(
 
     wait_for(serving_again, 60)
     assert split(state.url, NAME, 10) == {1.0: 10}  # the same URL, the same revision
+    model.undeploy()
+
+
+def test_replicas_follow_the_load(
+    worker: WorkerProcess, tmp_path: Path, temporal_address: str, task_queue: str
+) -> None:
+    """autoscale is the target concurrency: 4 clients on a slow model need more replicas."""
+    slow = tmp_path / "slow.py"
+    slow.write_text(
+        "import time\n\n\ndef preprocess(payload):\n    time.sleep(0.2)\n    return payload\n"
+    )
+    model = served_model()
+    start_serving(temporal_address, task_queue, model, reconcile_seconds=6)
+    assert model.deploy(
+        model_uri=save_torchscript(tmp_path / "m", Affine(1.0)),
+        autoscale=1,
+        max_replicas="3",
+        transformer=Transformer("unused-locally", module=str(slow)),
+    )
+    state = model.deployment()
+    assert state is not None and state.url and list(state.replicas.values()) == [1]
+    clients = [Traffic(state.url, NAME) for _ in range(4)]
+    try:
+
+        def scaled_out() -> bool:
+            current = model.deployment()
+            return current is not None and max(current.replicas.values()) >= 2
+
+        wait_for(scaled_out, 60)
+    finally:
+        for client in clients:
+            client.stop()
+    assert all(not set(c.statuses) - {200} for c in clients)  # no request failed meanwhile
+
+    def scaled_in() -> bool:
+        current = model.deployment()
+        return current is not None and list(current.replicas.values()) == [1]
+
+    wait_for(scaled_in, 60)
     model.undeploy()

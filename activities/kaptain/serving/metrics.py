@@ -23,6 +23,7 @@ _LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?
 _UNESCAPE = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
 _REQUESTS = ("revision_request_count", "revision_request_count_total")
 _BUCKETS = "revision_request_latencies_bucket"
+_SUM = "revision_request_latencies_sum"
 
 Sample = tuple[str, dict[str, str], float]
 """One sample: metric name, labels, value."""
@@ -82,6 +83,7 @@ def parse_deployment_metrics(
     requests: dict[str, float] = defaultdict(float)
     errors: dict[str, float] = defaultdict(float)
     buckets: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    sums: dict[str, float] = defaultdict(float)
     for name, labels, value in parse_samples(text):
         if labels.get("service_name") != service:
             continue
@@ -94,6 +96,8 @@ def parse_deployment_metrics(
                 errors[revision] += value
         elif name == _BUCKETS and "le" in labels:
             buckets[revision][_bound_key(labels["le"])] += value
+        elif name == _SUM:
+            sums[revision] += value
     revisions = {}
     for revision in sorted(set(requests) | set(buckets)):
         ordered = sorted(buckets[revision].items(), key=lambda item: _bound(item[0]))
@@ -101,5 +105,6 @@ def parse_deployment_metrics(
             requests=round(requests[revision]),
             errors=round(errors[revision]),
             latency_buckets={le: round(count) for le, count in ordered},
+            latency_sum_ms=sums[revision],
         )
     return DeploymentMetrics(revisions=revisions)

@@ -156,11 +156,14 @@ class RevisionMetrics(_Wire):
         errors: Requests answered with a 5xx status (or that failed at the proxy).
         latency_buckets: Cumulative histogram, upper bound in milliseconds (``"+Inf"``
             last) -> requests at most that slow, as in Prometheus.
+        latency_sum_ms: Total time spent answering, in milliseconds (its rate is the mean
+            number of requests in flight: what concurrency-based scaling reads).
     """
 
     requests: int = 0
     errors: int = 0
     latency_buckets: dict[str, int] = Field(default_factory=dict)
+    latency_sum_ms: float = 0.0
 
 
 class DeploymentMetrics(_Wire):
@@ -301,6 +304,7 @@ class ServingState(_Wire):
         canary: The canary revision, if any.
         canary_percent: The canary's share of traffic.
         traffic: Revision -> percent, as the platform reported it.
+        replicas: Revision -> replicas running, as the platform reported it.
         ready: The last apply left everything ready.
         policy: The progressive policy driving the canary, if any.
         step: Index of the policy step in effect.
@@ -315,6 +319,7 @@ class ServingState(_Wire):
     canary: RevisionSpec | None = None
     canary_percent: int = 0
     traffic: dict[str, int] = Field(default_factory=dict)
+    replicas: dict[str, int] = Field(default_factory=dict)
     ready: bool = False
     policy: CanaryPolicy | None = None
     step: int = 0

@@ -347,6 +347,7 @@ class ServeModelWorkflow:
             raise failure from None
         self._state.url = status.url
         self._state.traffic = dict(status.traffic)
+        self._state.replicas = dict(status.replicas)
         self._state.ready = status.ready
         self._state.canary_percent = percent if canary is not None else 0
         self._state.phase = ServingPhase.CANARY if canary is not None else ServingPhase.SERVING

@@ -35,11 +35,13 @@ from kaptain.activities.local.serving_processes import (
     free_port,
     get_json,
 )
+from kaptain.activities.local.serving_scale import scale
 from kaptain.contracts import ActivityName, StorageRef
 from kaptain.contracts.serve import (
     ApplyServing,
     DeploymentMetrics,
     DeploymentRef,
+    RevisionMetrics,
     RevisionSpec,
     ServingStatus,
 )
@@ -118,16 +120,19 @@ class LocalServingActivities:
         async with exclusive_lock(base.parent / f"{base.name}.lock"):
             self._check_name_free(deployment)
             port = await self._router.ensure()
-            replicas = {spec.revision: await self._bring_up(deployment, spec) for spec in wanted}
+            load = await self._scrape(port, deployment)
+            replicas = {
+                spec.revision: await self._bring_up(deployment, spec, self._count(base, spec, load))
+                for spec in wanted
+            }
             traffic = _traffic(desired)
-            by_revision = {spec.revision: spec for spec in wanted}
             entry = {
                 "namespace": deployment.namespace,
                 "revisions": [
                     {
                         "revision": revision,
                         "weight": weight,
-                        "backends": self._backends(base / _safe(revision), by_revision[revision]),
+                        "backends": self._backends(base / _safe(revision), replicas[revision]),
                     }
                     for revision, weight in traffic.items()
                 ],
@@ -142,7 +147,10 @@ class LocalServingActivities:
     @activity.defn(name=ActivityName.SERVE_METRICS)
     async def metrics(self, deployment: DeploymentRef) -> DeploymentMetrics:
         """The deployment's per-revision request counters, scraped from the router."""
-        port = await self._router.ensure()
+        return await self._scrape(await self._router.ensure(), deployment)
+
+    @staticmethod
+    async def _scrape(port: int, deployment: DeploymentRef) -> DeploymentMetrics:
         url = f"http://127.0.0.1:{port}/metrics"
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session,
@@ -151,6 +159,15 @@ class LocalServingActivities:
             answer.raise_for_status()
             text = await answer.text()
         return parse_deployment_metrics(text, deployment.name, deployment.namespace)
+
+    @staticmethod
+    def _count(base: Path, spec: RevisionSpec, load: DeploymentMetrics) -> int:
+        """Replicas the revision runs now (concurrency-based, see ``serving_scale``)."""
+        directory = base / _safe(spec.revision)
+        directory.mkdir(parents=True, exist_ok=True)
+        processes = ReplicaProcesses(directory)
+        running = sum(1 for name in processes.names() if processes.running(name))
+        return scale(directory, spec, running, load.revisions.get(spec.revision, RevisionMetrics()))
 
     @activity.defn(name=ActivityName.SERVE_DELETE)
     async def delete(self, deployment: DeploymentRef) -> None:
@@ -175,11 +192,15 @@ class LocalServingActivities:
                 f"{current['namespace']!r}; model names are one namespace on this machine",
             )
 
-    async def _bring_up(self, deployment: DeploymentRef, spec: RevisionSpec) -> int:
-        """Start the revision's replicas (adopting live ones) and check each; returns count."""
+    async def _bring_up(self, deployment: DeploymentRef, spec: RevisionSpec, count: int) -> int:
+        """Run ``count`` replicas of the revision (adopting live ones), each checked.
+
+        Returns:
+            ``count``.
+        """
         directory = self.deployment_dir(deployment) / _safe(spec.revision)
         processes = ReplicaProcesses(directory)
-        names = [f"replica-{index}" for index in range(spec.min_replicas)]
+        names = [f"replica-{index}" for index in range(count)]
         try:
             await asyncio.to_thread(self._download, deployment.storage, spec, directory)
             ports = self._ports(directory, names, processes)
@@ -248,9 +269,9 @@ class LocalServingActivities:
         write_atomic(record, json.dumps(ports))
         return ports
 
-    def _backends(self, directory: Path, spec: RevisionSpec) -> list[str]:
+    def _backends(self, directory: Path, count: int) -> list[str]:
         ports: dict[str, int] = json.loads((directory / "revision.json").read_text())
-        return [f"http://127.0.0.1:{ports[f'replica-{i}']}" for i in range(spec.min_replicas)]
+        return [f"http://127.0.0.1:{ports[f'replica-{i}']}" for i in range(count)]
 
     @staticmethod
     def _command(deployment: DeploymentRef, spec: RevisionSpec, port: int) -> list[str]:
