@@ -175,3 +175,21 @@ def test_experiments_list_and_delete(
     assert main(["experiments", "delete", experiment["name"]]) == EXIT_OK
     assert job_dirs(kaptain_home) == []
     assert _cli_json(capsys, "experiments")["experiments"] == []
+
+
+def test_logs_follow_a_running_job_until_its_run_ends(
+    worker: WorkerProcess, kaptain_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = make_model()
+    caller = Background(
+        lambda: model.train(workers=1, hyperparameters={"--epochs": 4, "--sleep": 8, "--lr": 0.1})
+    )
+    wait_for(lambda: any(kaptain_home.glob("jobs/*/*/master-0.log")), 60)
+    [log] = list(kaptain_home.glob("jobs/*/*/master-0.log"))
+    assert "accuracy=0.4" not in log.read_text()  # the last epoch is still to come
+    capsys.readouterr()
+    assert main(["logs", "dev/tiny"]) == EXIT_OK  # returns when the run ends
+    out = capsys.readouterr().out
+    assert "[master-0] replica rank 0 starting" in out
+    assert "[master-0] accuracy=0.4" in out  # printed while the command followed the job
+    assert caller.result(60) is True
