@@ -15,6 +15,20 @@ EXAMPLE_FILE = "input_example.json"
 """Name of the example request saved beside a model."""
 
 
+def infer_url(base_url: str, model: str, protocol: InferenceProtocol) -> str:
+    """Where a revision answers inference requests in ``protocol``."""
+    base = base_url.rstrip("/")
+    if protocol is InferenceProtocol.V2:
+        return f"{base}/v2/models/{model}/infer"
+    return f"{base}/v1/models/{model}:predict"
+
+
+def metadata_url(base_url: str, model: str, protocol: InferenceProtocol) -> str:
+    """Where a revision describes the model (the probe without an example)."""
+    version = "v2" if protocol is InferenceProtocol.V2 else "v1"
+    return f"{base_url.rstrip('/')}/{version}/models/{model}"
+
+
 def _shape(values: Any) -> list[int]:
     shape: list[int] = []
     while isinstance(values, list):

@@ -93,7 +93,7 @@ def _build_parser() -> argparse.ArgumentParser:
         default=60.0,
         help="seconds to wait for Temporal to serve (default: %(default)s)",
     )
-    _add_output(dev_up)
+    resources.add_output(dev_up)
     dev_up.set_defaults(handler=_dev_up)
 
     dev_down = dev_commands.add_parser(
@@ -110,7 +110,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Show the embedded stack's addresses, pids and whether each process runs. "
         "Exits 0 when both run, 1 otherwise.",
     )
-    _add_output(dev_status)
+    resources.add_output(dev_status)
     dev_status.set_defaults(handler=_dev_status)
 
     schema = commands.add_parser(
@@ -148,16 +148,6 @@ def _schema(args: argparse.Namespace) -> int:
         document = document["workflows"][args.workflow]
     print(json.dumps(document, indent=2))
     return 0
-
-
-def _add_output(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--output",
-        "-o",
-        choices=["text", "json"],
-        default="text",
-        help="output format (default: %(default)s)",
-    )
 
 
 def _print_stack(info: StackInfo | None, output: str, *, running: bool) -> None:

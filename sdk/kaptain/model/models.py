@@ -557,12 +557,8 @@ class Model:
             ModelValidationException: An argument is invalid (nothing was created).
             UnsupportedModelDeploymentException: The framework cannot be served.
         """
-        plan = revisions.plan_revision(
-            self.config,
-            self.id,
-            self.framework,
-            source_uri=revisions.source_uri(self.id, model_uri, self._latest_model_uri()),
-            serving_config=self.serving_config,
+        plan = self._plan_revision(
+            model_uri,
             autoscale=autoscale,
             resources=resolve_resources(cpu=cpu, memory=memory, gpus=gpus, resources=resources),
             transformer=transformer,
@@ -616,7 +612,8 @@ class Model:
         if policy is not None and not isinstance(policy, CanaryPolicy):
             raise ModelValidationException("policy must be a CanaryPolicy")
         current = portal().run(serving.current_state(self.config.namespace, self.id))
-        wanted = model_uri if model_uri is not None else self._latest_model_uri()
+        latest = self._latest_model_uri()
+        wanted = model_uri if model_uri is not None else latest
         same = (
             current is not None
             and current.canary is not None
@@ -626,16 +623,12 @@ class Model:
             say(f"Setting the canary of {self.id} to {percent}% of the traffic")
             self._serve_change(ServeMessage.CANARY, None, percent=percent, policy=policy)
             return
-        plan = revisions.plan_revision(
-            self.config,
-            self.id,
-            self.framework,
-            source_uri=revisions.source_uri(self.id, model_uri, self._latest_model_uri()),
-            serving_config=self.serving_config,
-            autoscale=current.baseline.target_concurrency if current and current.baseline else 2,
-            resources=current.baseline.resources
-            if current and current.baseline
-            else ResourceSpec(),
+        baseline = current.baseline if current else None
+        plan = self._plan_revision(
+            model_uri,
+            latest,
+            autoscale=baseline.target_concurrency if baseline else 2,
+            resources=baseline.resources if baseline else ResourceSpec(),
             transformer=None,
             kwargs=kwargs,
         )
@@ -678,6 +671,34 @@ class Model:
             The ServeModel workflow's state, or None when the model is not deployed.
         """
         return portal().run(serving.current_state(self.config.namespace, self.id))
+
+    def _plan_revision(
+        self,
+        model_uri: str | None,
+        latest: str | None = None,
+        *,
+        autoscale: int,
+        resources: ResourceSpec,
+        transformer: Transformer | None,
+        kwargs: dict[str, str],
+    ) -> revisions.Plan:
+        """Check a deploy or canary request and name its revision (nothing is created).
+
+        ``latest`` is the latest trained or tuned model when the caller already looked it up.
+        """
+        if model_uri is None and latest is None:
+            latest = self._latest_model_uri()
+        return revisions.plan_revision(
+            self.config,
+            self.id,
+            self.framework,
+            source_uri=revisions.source_uri(self.id, model_uri, latest),
+            serving_config=self.serving_config,
+            autoscale=autoscale,
+            resources=resources,
+            transformer=transformer,
+            kwargs=kwargs,
+        )
 
     def _latest_model_uri(self) -> str | None:
         """The latest trained or tuned model: this object's, else the tracking history's."""

@@ -41,19 +41,9 @@ def local_activities(settings: WorkerSettings) -> list[Callable[..., Any]]:
     storage = StorageActivities(secrets)
     serving = LocalServingActivities(paths.serving, secrets)
     return [
-        build.check_image,
-        build.build_image,
-        jobs.start_job,
-        jobs.wait_job,
-        jobs.job_metrics,
-        jobs.delete_job,
-        storage.check_upload,
-        storage.record,
-        storage.copy_model,
-        LocalSecretActivities(secrets).delete_secrets,
-        serving.apply,
-        serving.metrics,
-        serving.delete,
+        *platform_activities(
+            build, jobs, serving, storage, LocalSecretActivities(secrets).delete_secrets
+        ),
         *local_inventory_activities(jobs, paths.jobs, paths.secrets),
     ]
 
@@ -70,8 +60,23 @@ def kubernetes_activities(settings: WorkerSettings) -> list[Callable[..., Any]]:
     secrets = KubeSecrets(api)
     build = KubeBuildActivities(api, secrets, stuck_grace_seconds=settings.stuck_grace_seconds)
     jobs = KubeJobActivities(api, stuck_grace_seconds=settings.stuck_grace_seconds)
-    storage = StorageActivities(KubeCredentials(secrets))
-    serving = KubeServingActivities(api, KubeCredentials(secrets))
+    credentials = KubeCredentials(secrets)
+    storage = StorageActivities(credentials)
+    serving = KubeServingActivities(api, credentials)
+    return [
+        *platform_activities(build, jobs, serving, storage, secrets.delete_secrets),
+        *kubernetes_inventory_activities(api),
+    ]
+
+
+def platform_activities(
+    build: Any,
+    jobs: Any,
+    serving: Any,
+    storage: StorageActivities,
+    delete_secrets: Callable[..., Any],
+) -> list[Callable[..., Any]]:
+    """The activities every platform implements, from its build, job and serving classes."""
     return [
         build.check_image,
         build.build_image,
@@ -82,11 +87,10 @@ def kubernetes_activities(settings: WorkerSettings) -> list[Callable[..., Any]]:
         storage.check_upload,
         storage.record,
         storage.copy_model,
-        secrets.delete_secrets,
+        delete_secrets,
         serving.apply,
         serving.metrics,
         serving.delete,
-        *kubernetes_inventory_activities(api),
     ]
 
 

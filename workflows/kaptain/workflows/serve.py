@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -51,10 +52,8 @@ _STATE = SearchAttributeKey.for_keyword(SearchAttribute.STATE)
 APPLY_TIMEOUT = timedelta(minutes=20)
 """start_to_close of one apply: download the model, start servers, wait ready, test."""
 
-SERVE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
+SERVE_RETRY = dataclasses.replace(
+    RETRY,
     maximum_attempts=5,
     non_retryable_error_types=[*NON_RETRYABLE_TYPES, "RevisionFailed", "UnsupportedDeployment"],
 )

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from kaptain.contracts.serve import InferenceProtocol
-from kaptain.serving.examples import EXAMPLE_FILE, probe_request
+from kaptain.serving.examples import EXAMPLE_FILE, infer_url, metadata_url, probe_request
 from kaptain.storage import open_location
 
 __all__ = ["EXAMPLE_FILE", "ProbeFailed", "example_payload", "probe_revision", "request_body"]
@@ -87,13 +87,11 @@ def probe_revision(
     Raises:
         ProbeFailed: The revision answered with an error, or not at all by the deadline.
     """
-    base = base_url.rstrip("/")
-    v2 = protocol is InferenceProtocol.V2
     if example is None:
-        url = f"{base}/v2/models/{model}" if v2 else f"{base}/v1/models/{model}"
+        url = metadata_url(base_url, model, protocol)
         data = None
     else:
-        url = f"{base}/v2/models/{model}/infer" if v2 else f"{base}/v1/models/{model}:predict"
+        url = infer_url(base_url, model, protocol)
         data = json.dumps(request_body(protocol, example)).encode()
     give_up = time.monotonic() + deadline_seconds
     while True:

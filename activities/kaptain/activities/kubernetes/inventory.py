@@ -14,10 +14,12 @@ from temporalio import activity
 
 from kaptain.activities.errors import permanent
 from kaptain.activities.kubernetes.api import (
+    INFERENCE_SERVICES,
     JOBS,
     PODS,
     PYTORCHJOBS,
     SECRETS,
+    SERVICE_ACCOUNTS,
     TFJOBS,
     KubeApi,
     Resource,
@@ -41,16 +43,13 @@ from kaptain.contracts.inventory import (
 )
 from kaptain.contracts.names import ActivityName
 
-SERVICEACCOUNTS: Final = Resource("", "v1", "serviceaccounts")
-INFERENCESERVICES: Final = Resource("serving.kserve.io", "v1beta1", "inferenceservices")
-
 RESOURCES: Final[dict[ResourceKind, Resource]] = {
     ResourceKind.PYTORCHJOB: PYTORCHJOBS,
     ResourceKind.TFJOB: TFJOBS,
     ResourceKind.JOB: JOBS,
-    ResourceKind.INFERENCESERVICE: INFERENCESERVICES,
+    ResourceKind.INFERENCESERVICE: INFERENCE_SERVICES,
     ResourceKind.SECRET: SECRETS,
-    ResourceKind.SERVICEACCOUNT: SERVICEACCOUNTS,
+    ResourceKind.SERVICEACCOUNT: SERVICE_ACCOUNTS,
     ResourceKind.POD: PODS,
 }
 """The API resource of each kind the Kubernetes platform lists."""

@@ -11,7 +11,7 @@ from temporalio import activity
 
 from kaptain.activities.local.serving_processes import ReplicaProcesses
 from kaptain.contracts.serve import InferenceProtocol
-from kaptain.serving.examples import EXAMPLE_FILE, probe_request
+from kaptain.serving.examples import EXAMPLE_FILE, infer_url, metadata_url, probe_request
 
 __all__ = ["EXAMPLE_FILE", "RevisionNotReady", "check_replica"]
 
@@ -112,13 +112,13 @@ async def _test_inference(
 ) -> None:
     v1 = protocol is InferenceProtocol.V1
     if example is None:
-        url = f"{base_url}/v1/models/{model}" if v1 else f"{base_url}/v2/models/{model}"
+        url = metadata_url(base_url, model, protocol)
         async with session.get(url) as answer:
             if answer.status != 200:
                 text = await answer.text()
                 raise RevisionNotReady(f"GET {url} answered {answer.status}: {text[:500]}")
         return
-    url = f"{base_url}/v1/models/{model}:predict" if v1 else f"{base_url}/v2/models/{model}/infer"
+    url = infer_url(base_url, model, protocol)
     expected = "predictions" if v1 else "outputs"
     try:
         body = probe_request(protocol, json.loads(example))
